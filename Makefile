@@ -1,0 +1,35 @@
+# syncd — `make demo` and `make test` are all a newcomer needs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: install demo test test-fast lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "syncd needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv with syncd and its test tools
+
+demo: $(STAMP)  ## seeded sandbox org over HTTPS, one full cycle, a summary
+	$(BIN)/syncd demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check syncd tests benchmarks
+	$(BIN)/ruff format --check syncd tests benchmarks
+
+test: lint  ## the whole suite (what CI runs)
+	$(BIN)/pytest
+
+test-fast: $(STAMP)  ## everything but the tests marked slow
+	$(BIN)/pytest -m "not slow"
+
+bench: $(STAMP)  ## the engine benchmark (see benchmarks/README.md for the others)
+	$(BIN)/python benchmarks/bench_engine.py
+
+clean:
+	rm -rf $(VENV) .syncd-demo .syncd-sandbox state .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,212 @@
+"""The state store: run history, per-object watermarks, and small facts (policy fingerprint).
+
+SQLAlchemy Core, SQLite in the state directory by default, any SQLAlchemy URL by setting.
+Secrets never reach it: nothing here stores credentials, tokens or raw records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from syncd.errors import ConfigError
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("mode", String(20), nullable=False),  # full / incremental / dry-run
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("outcome", String(20), nullable=False),  # running / success / partial / failed / ...
+    Column("records_read", Integer, nullable=False, default=0),
+    Column("records_written", Integer, nullable=False, default=0),
+    Column("write_failures", Integer, nullable=False, default=0),
+    Column("api_calls", Integer, nullable=False, default=0),
+    Column("policy_version", String(80)),
+    Column("error", Text),
+)
+
+watermarks = Table(
+    "watermarks",
+    metadata,
+    Column("sobject", String(80), primary_key=True),
+    Column("value", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+facts = Table(
+    "facts",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    run_id: str
+    mode: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    records_read: int
+    records_written: int
+    write_failures: int
+    api_calls: int
+    policy_version: str | None
+    error: str | None
+
+
+def default_url(state_dir: Path) -> str:
+    return f"sqlite:///{(state_dir / 'syncd.db').resolve()}"
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite drops the zone; everything syncd stores is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class Store:
+    """A thin writer around the tables; every method is one short transaction."""
+
+    def __init__(self, url: str):
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (SQLAlchemyError, ValueError) as exc:
+            raise ConfigError(f"database_url is not a usable SQLAlchemy URL: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    @classmethod
+    def open(cls, url: str | None, state_dir: Path) -> Store:
+        if url is None:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            url = default_url(state_dir)
+        return cls(url)
+
+    @property
+    def location(self) -> str:
+        """Where the state lives, for people (the URL without any password)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- runs -------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, mode: str, started_at: datetime, policy_version: str) -> None:
+        with self.begin() as conn:
+            conn.execute(
+                insert(runs).values(
+                    run_id=run_id,
+                    mode=mode,
+                    started_at=started_at,
+                    outcome="running",
+                    records_read=0,
+                    records_written=0,
+                    write_failures=0,
+                    api_calls=0,
+                    policy_version=policy_version,
+                )
+            )
+
+    def finish_run(self, run_id: str, *, outcome: str, finished_at: datetime, **counts: Any) -> None:
+        allowed = {"records_read", "records_written", "write_failures", "api_calls", "error"}
+        unknown = set(counts) - allowed
+        if unknown:
+            raise ValueError(f"unknown run fields: {sorted(unknown)}")
+        with self.begin() as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.run_id == run_id)
+                .values(outcome=outcome, finished_at=finished_at, **counts)
+            )
+
+    def recent_runs(self, limit: int = 10) -> list[RunRecord]:
+        with self.begin() as conn:
+            rows = conn.execute(select(runs).order_by(runs.c.started_at.desc()).limit(limit))
+            return [
+                RunRecord(
+                    **{
+                        **row._mapping,
+                        "started_at": _aware(row.started_at),
+                        "finished_at": _aware(row.finished_at),
+                    }
+                )
+                for row in rows
+            ]
+
+    # -- watermarks ---------------------------------------------------------------------
+
+    def watermarks(self) -> dict[str, datetime]:
+        with self.begin() as conn:
+            rows = conn.execute(select(watermarks.c.sobject, watermarks.c.value))
+            return {row.sobject: _aware(row.value) for row in rows}  # type: ignore[misc]
+
+    def set_watermarks(self, values: Mapping[str, datetime], at: datetime) -> None:
+        """Move watermarks forward only; called after the cycle's writes are committed."""
+        current = self.watermarks()
+        with self.begin() as conn:
+            for sobject, value in values.items():
+                before = current.get(sobject)
+                if before is None:
+                    conn.execute(insert(watermarks).values(sobject=sobject, value=value, updated_at=at))
+                elif value > before:
+                    conn.execute(
+                        update(watermarks)
+                        .where(watermarks.c.sobject == sobject)
+                        .values(value=value, updated_at=at)
+                    )
+
+    # -- facts --------------------------------------------------------------------------
+
+    def get_fact(self, key: str) -> str | None:
+        with self.begin() as conn:
+            return conn.execute(select(facts.c.value).where(facts.c.key == key)).scalar()
+
+    def set_fact(self, key: str, value: str) -> None:
+        with self.begin() as conn:
+            done = conn.execute(update(facts).where(facts.c.key == key).values(value=value))
+            if done.rowcount == 0:
+                conn.execute(insert(facts).values(key=key, value=value))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets `syncd status`-style readers look while a cycle writes.
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,114 @@
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from syncd.domain import Role
+from syncd.errors import ConfigError
+from syncd.mapping import load_mapping, to_account, to_opportunity, to_user
+
+ROOT = Path(__file__).resolve().parents[2]
+ACC = "001000000000001AAA"
+PARTNER = "0015g0000000001AAA"
+
+
+@pytest.fixture(scope="module")
+def mapping():
+    return load_mapping(ROOT / "mappings" / "default.yaml")
+
+
+def test_default_mapping_queries_read_and_written_fields(mapping) -> None:
+    fields = mapping.opportunity_fields()
+    assert "RoE_Registered_Partner__c" in fields and "RoE_Status__c" in fields
+    assert fields[-1] == "SystemModstamp"
+    assert len(fields) == len(set(fields))
+    assert not any("." in f for f in fields), "no relationship paths"
+
+
+def test_account_record_maps_to_domain(mapping) -> None:
+    account = to_account(
+        {
+            "Id": "001A0000006Vm9r",  # 15-char ids are normalised
+            "Name": "Globex",
+            "IsPartner": False,
+            "BillingCountry": "US",
+            "RoE_Named_Account__c": True,
+            "RoE_Incumbent_Partner__c": None,
+        },
+        mapping,
+    )
+    assert account.id == "001A0000006Vm9rIAC"
+    assert account.named and not account.global_account
+    assert account.defects == ()
+
+
+def test_opportunity_maps_registration_renewal_and_amount(mapping) -> None:
+    opp = to_opportunity(
+        {
+            "Id": "006000000000001AAA",
+            "AccountId": ACC,
+            "Type": "Renewal",
+            "Amount": 250000.0,
+            "CreatedDate": "2026-10-01T09:00:00.000+0000",
+            "RoE_Registered_Partner__c": PARTNER,
+            "RoE_Registration_Status__c": "Approved",
+            "RoE_Registration_Approved_Date__c": "2026-11-01",
+            "IsClosed": False,
+        },
+        mapping,
+    )
+    assert opp.is_renewal
+    assert opp.amount == Decimal("250000.0")
+    assert opp.registration is not None and opp.registration.approved
+    assert opp.registration.approved_on.isoformat() == "2026-11-01"
+    assert opp.created_at.isoformat() == "2026-10-01T09:00:00+00:00"
+
+
+def test_malformed_values_become_defects_not_exceptions(mapping) -> None:
+    opp = to_opportunity(
+        {
+            "Id": "006000000000001AAA",
+            "Amount": "lots",
+            "IsClosed": "maybe",
+            "CreatedDate": "yesterday",
+            "RoE_Partner__c": "not-an-id",
+        },
+        mapping,
+    )
+    assert len(opp.defects) == 4
+    assert any("Amount" in d and "lots" in d for d in opp.defects)
+    assert opp.partner_id is None
+
+
+def test_user_roles_from_segment_and_user_type(mapping) -> None:
+    tele = to_user({"Id": "005000000000001AAA", "RoE_Sales_Role__c": "Telesales"}, mapping)
+    portal = to_user(
+        {"Id": "005000000000002AAA", "UserType": "PowerPartner", "AccountId": PARTNER}, mapping
+    )
+    nobody = to_user({"Id": "005000000000003AAA", "RoE_Sales_Role__c": "Astronaut"}, mapping)
+    assert tele.role is Role.TELESALES
+    assert portal.role is Role.PARTNER_USER and portal.partner_account_id == PARTNER
+    assert nobody.role is Role.OTHER
+
+
+def test_bad_mapping_file_names_file_and_every_key(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "account:\n  read: {named: 'Bad Field'}\n  write: {lead: X__c}\n"
+        "opportunity:\n  read: {}\n  write: {}\n  colour: blue\nuser:\n  read: {}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_mapping(path)
+    text = str(info.value)
+    assert str(path) in text
+    assert "account.read.named" in text
+    assert "account.write.lead_partner_id: Field required" in text
+    assert "opportunity.colour: unknown key" in text
+    assert "opportunity.write.status: Field required" in text
+
+
+def test_mapping_file_that_is_not_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("account: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_mapping(path)

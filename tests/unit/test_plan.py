@@ -1,0 +1,109 @@
+from pathlib import Path
+
+import pytest
+
+from syncd.domain import (
+    AccountDecision,
+    Decisions,
+    Lead,
+    OpportunityDecision,
+    Status,
+)
+from syncd.mapping import load_mapping
+from syncd.plan import TEXT_LIMIT, plan_writes, same_value
+
+ROOT = Path(__file__).resolve().parents[2]
+ACC, OPP, P1 = "001000000000001AAA", "006000000000001AAA", "0015g0000000001AAA"
+
+
+@pytest.fixture(scope="module")
+def mapping():
+    return load_mapping(ROOT / "mappings" / "default.yaml")
+
+
+def decisions(reason: str = "Partner-led by default (PARTNER_LED_DEFAULT)") -> Decisions:
+    account = AccountDecision(ACC, Lead.PARTNER, None, ("PARTNER_LED_DEFAULT",), reason, "v1")
+    opp = OpportunityDecision(
+        opportunity_id=OPP,
+        account_id=ACC,
+        expected_lead=Lead.PARTNER,
+        protected_partner_id=P1,
+        status=Status.COMPLIANT,
+        reasons=("PARTNER_LED_DEFAULT",),
+        reason_text=reason,
+        violations=(),
+        comp_eligible=True,
+        remedy=None,
+        policy_version="v1",
+    )
+    return Decisions({ACC: account}, {OPP: opp}, "v1")
+
+
+def test_first_cycle_writes_every_flag(mapping) -> None:
+    plan = plan_writes(decisions(), {}, mapping)
+    assert [w.record_id for w in plan.accounts] == [ACC]
+    assert plan.opportunities[0].values == {
+        "RoE_Expected_Lead__c": "Partner",
+        "RoE_Protected_Partner__c": P1,
+        "RoE_Status__c": "Compliant",
+        "RoE_Reason__c": "Partner-led by default (PARTNER_LED_DEFAULT)",
+        "RoE_Comp_Eligible__c": True,
+    }  # remedy None == empty field: not written
+
+
+def test_only_differing_fields_are_written(mapping) -> None:
+    current = {
+        ACC: {
+            "RoE_Engagement_Lead__c": "Partner",
+            "RoE_Lead_Partner__c": None,
+            "RoE_Reason__c": "Partner-led by default (PARTNER_LED_DEFAULT)",
+        },
+        OPP: {
+            "RoE_Expected_Lead__c": "Direct",
+            "RoE_Protected_Partner__c": P1,
+            "RoE_Status__c": "Compliant",
+            "RoE_Reason__c": "Partner-led by default (PARTNER_LED_DEFAULT)",
+            "RoE_Comp_Eligible__c": True,
+            "RoE_Remedy__c": "",
+        },
+    }
+    plan = plan_writes(decisions(), current, mapping)
+    assert plan.accounts == ()
+    (write,) = plan.opportunities
+    assert write.values == {"RoE_Expected_Lead__c": "Partner"}
+    assert write.before == {"RoE_Expected_Lead__c": "Direct"}
+    assert write.payload() == {"Id": OPP, "RoE_Expected_Lead__c": "Partner"}
+
+
+def test_echo_of_own_writes_converges_to_nothing(mapping) -> None:
+    first = plan_writes(decisions(), {}, mapping)
+    echoed = {w.record_id: dict(w.values) for w in (*first.accounts, *first.opportunities)}
+    assert plan_writes(decisions(), echoed, mapping).total == 0
+
+
+def test_sticky_compensation_hold_overrides_engine(mapping) -> None:
+    plan = plan_writes(decisions(), {}, mapping, comp_holds=[OPP])
+    assert plan.opportunities[0].values["RoE_Comp_Eligible__c"] is False
+
+
+def test_long_text_is_clipped_to_the_field_length(mapping) -> None:
+    plan = plan_writes(decisions("x" * 400), {}, mapping)
+    assert len(plan.accounts[0].values["RoE_Reason__c"]) == TEXT_LIMIT
+    clipped = dict(plan.accounts[0].values)
+    assert plan_writes(decisions("x" * 400), {ACC: clipped}, mapping).accounts == ()
+
+
+@pytest.mark.parametrize(
+    ("current", "wanted", "same"),
+    [
+        (None, "", True),
+        ("", None, True),
+        (250000.0, 250000, True),
+        (True, True, True),
+        ("true", True, True),
+        (False, None, False),
+        ("Direct", "Partner", False),
+    ],
+)
+def test_same_value_follows_salesforce_representations(current, wanted, same) -> None:
+    assert same_value(current, wanted) is same

@@ -1,0 +1,63 @@
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from syncd.errors import ConfigError
+from syncd.store import Store
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(None, tmp_path / "state")
+    yield s
+    s.close()
+
+
+def test_default_store_is_sqlite_in_state_dir(tmp_path: Path, store: Store) -> None:
+    assert (tmp_path / "state" / "syncd.db").exists()
+    assert store.location.startswith("sqlite:///")
+
+
+def test_run_history_round_trip(store: Store) -> None:
+    store.start_run("r1", "full", T0, "v1")
+    store.finish_run(
+        "r1",
+        outcome="success",
+        finished_at=T0 + timedelta(seconds=3),
+        records_read=10,
+        records_written=4,
+        api_calls=3,
+    )
+    (run,) = store.recent_runs()
+    assert run.outcome == "success" and run.records_written == 4 and run.api_calls == 3
+    assert run.finished_at == T0 + timedelta(seconds=3)
+    assert run.finished_at.tzinfo is not None
+
+
+def test_unknown_run_field_is_a_programming_error(store: Store) -> None:
+    store.start_run("r1", "full", T0, "v1")
+    with pytest.raises(ValueError, match="unknown run fields"):
+        store.finish_run("r1", outcome="success", finished_at=T0, records_lost=1)
+
+
+def test_watermarks_only_move_forward(store: Store) -> None:
+    store.set_watermarks({"Account": T0, "Opportunity": T0}, T0)
+    store.set_watermarks({"Account": T0 - timedelta(hours=1), "Opportunity": T0 + timedelta(1)}, T0)
+    marks = store.watermarks()
+    assert marks["Account"] == T0
+    assert marks["Opportunity"] == T0 + timedelta(1)
+
+
+def test_facts_upsert(store: Store) -> None:
+    assert store.get_fact("policy_fingerprint") is None
+    store.set_fact("policy_fingerprint", "a")
+    store.set_fact("policy_fingerprint", "b")
+    assert store.get_fact("policy_fingerprint") == "b"
+
+
+def test_bad_database_url_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="database_url"):
+        Store("nonsense://")
