@@ -18,7 +18,9 @@ class SyncdError(Exception):
 class ConfigError(SyncdError):
     """A settings, mapping, rules or data file is wrong; the message says where and how."""
 
-    def __init__(self, message: str, *, source: str | None = None, problems: list[str] | None = None):
+    def __init__(
+        self, message: str, *, source: str | None = None, problems: list[str] | None = None
+    ):
         self.source = source
         self.problems = list(problems or [])
         text = message

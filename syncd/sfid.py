@@ -34,9 +34,7 @@ def to_18(value: str) -> str:
         raise InvalidSalesforceId(f"expected a Salesforce Id string, got {type(value).__name__}")
     candidate = value.strip()
     if not _ID_RE.match(candidate):
-        raise InvalidSalesforceId(
-            f"{value!r} is not a Salesforce Id (15 or 18 letters and digits)"
-        )
+        raise InvalidSalesforceId(f"{value!r} is not a Salesforce Id (15 or 18 letters and digits)")
     if len(candidate) == 15:
         return candidate + _checksum(candidate)
     if _checksum(candidate[:15]) != candidate[15:]:

@@ -1,0 +1,31 @@
+"""The org client: auth, retry, API accounting, pull and push over simple-salesforce.
+
+It knows nothing of rules; ``syncd.cycle`` wires it to the engine and the store.
+"""
+
+from syncd.salesforce.client import OrgClient
+from syncd.salesforce.config import SalesforceSettings
+from syncd.salesforce.pull import pull, pull_by_ids
+from syncd.salesforce.push import FailedRecord, PushReport, push_creates, push_updates
+from syncd.salesforce.results import ApiLimits, ApiUsage, RecordFailure, RecordResult
+from syncd.salesforce.retry import RetryPolicy
+from syncd.salesforce.soql import id_chunks, select, soql_format
+
+__all__ = [
+    "ApiLimits",
+    "ApiUsage",
+    "FailedRecord",
+    "OrgClient",
+    "PushReport",
+    "RecordFailure",
+    "RecordResult",
+    "RetryPolicy",
+    "SalesforceSettings",
+    "id_chunks",
+    "pull",
+    "pull_by_ids",
+    "push_creates",
+    "push_updates",
+    "select",
+    "soql_format",
+]
