@@ -26,6 +26,7 @@ from syncd.domain import (
     Role,
     User,
 )
+from syncd.enforcement import TaskSpec
 from syncd.errors import ConfigError
 from syncd.validation import format_validation_error
 
@@ -142,6 +143,8 @@ class UserMapping(_Model):
 class TaskMapping(_Model):
     sobject: str = "Task"
     key_field: str = "RoE_Key__c"
+    open_status: str = "Not Started"
+    closed_status: str = "Completed"
 
 
 class FieldMapping(_Model):
@@ -181,17 +184,21 @@ def load_mapping(path: Path) -> FieldMapping:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read mapping file {path}: {exc.strerror}", source=str(path))
+        raise ConfigError(
+            f"cannot read mapping file {path}: {exc.strerror}", source=str(path)
+        ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}", source=str(path))
+        raise ConfigError(f"{path} is not valid YAML: {exc}", source=str(path)) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections at the top level", source=str(path))
+        raise ConfigError(
+            f"{path}: expected a mapping of sections at the top level", source=str(path)
+        )
     try:
         return FieldMapping.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(
             f"{path}: invalid mapping file", source=str(path), problems=format_validation_error(exc)
-        )
+        ) from None
 
 
 # -- value parsing: never raises; problems are collected -----------------------------
@@ -395,6 +402,30 @@ def opportunity_values(
         w.reason: decision.reason_text or None,
         w.comp_eligible: eligible,
         w.remedy: decision.remedy,
+    }
+
+
+def task_values(spec: TaskSpec, mapping: FieldMapping) -> dict[str, Any]:
+    """A new violation Task, keyed for an idempotent upsert."""
+    values: dict[str, Any] = {
+        mapping.task.key_field: spec.key,
+        "Subject": spec.subject,
+        "WhatId": spec.what_id,
+        "Status": mapping.task.open_status,
+        "Priority": spec.priority,
+        "ActivityDate": spec.due.isoformat(),
+        "Description": spec.description,
+    }
+    if spec.owner_id:  # else Salesforce assigns the integration user
+        values["OwnerId"] = spec.owner_id
+    return values
+
+
+def task_closing_values(task_id: str, note: str, description: str, mapping: FieldMapping) -> dict:
+    return {
+        "Id": task_id,
+        "Status": mapping.task.closed_status,
+        "Description": f"{note}\n\n{description}".strip(),
     }
 
 

@@ -6,7 +6,7 @@ Secrets never reach it: nothing here stores credentials, tokens or raw records.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from syncd.enforcement import LedgerEntry
 from syncd.errors import ConfigError
 
 metadata = MetaData()
@@ -56,6 +57,25 @@ watermarks = Table(
     Column("sobject", String(80), primary_key=True),
     Column("value", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("key", String(80), primary_key=True),  # = Task.RoE_Key__c
+    Column("kind", String(20), nullable=False),  # violation / review
+    Column("opportunity_id", String(18), nullable=False, index=True),
+    Column("code", String(80), nullable=False),
+    Column("occurrence", Integer, nullable=False),
+    Column("rep_id", String(18), index=True),
+    Column("partner_id", String(18)),
+    Column("level", Integer, nullable=False),
+    Column("owner_id", String(18)),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("task_id", String(18)),
+    Column("description", Text, nullable=False, default=""),
 )
 
 facts = Table(
@@ -143,7 +163,9 @@ class Store:
                 )
             )
 
-    def finish_run(self, run_id: str, *, outcome: str, finished_at: datetime, **counts: Any) -> None:
+    def finish_run(
+        self, run_id: str, *, outcome: str, finished_at: datetime, **counts: Any
+    ) -> None:
         allowed = {"records_read", "records_written", "write_failures", "api_calls", "error"}
         unknown = set(counts) - allowed
         if unknown:
@@ -183,13 +205,54 @@ class Store:
             for sobject, value in values.items():
                 before = current.get(sobject)
                 if before is None:
-                    conn.execute(insert(watermarks).values(sobject=sobject, value=value, updated_at=at))
+                    conn.execute(
+                        insert(watermarks).values(sobject=sobject, value=value, updated_at=at)
+                    )
                 elif value > before:
                     conn.execute(
                         update(watermarks)
                         .where(watermarks.c.sobject == sobject)
                         .values(value=value, updated_at=at)
                     )
+
+    # -- violation ledger ---------------------------------------------------------------
+
+    def ledger(
+        self,
+        *,
+        open_only: bool = False,
+        rep_id: str | None = None,
+        partner_id: str | None = None,
+        since: datetime | None = None,
+    ) -> list[LedgerEntry]:
+        query = select(ledger).order_by(ledger.c.first_seen, ledger.c.key)
+        if open_only:
+            query = query.where(ledger.c.resolved_at.is_(None))
+        if rep_id:
+            query = query.where(ledger.c.rep_id == rep_id)
+        if partner_id:
+            query = query.where(ledger.c.partner_id == partner_id)
+        if since:
+            query = query.where(ledger.c.first_seen >= since)
+        with self.begin() as conn:
+            return [_entry(row._mapping) for row in conn.execute(query)]
+
+    def save_ledger(self, entries: Iterable[LedgerEntry]) -> None:
+        """Insert or replace entries by key, in one transaction."""
+        rows = [_row(e) for e in entries]
+        if not rows:
+            return
+        with self.begin() as conn:
+            existing = set(
+                conn.execute(
+                    select(ledger.c.key).where(ledger.c.key.in_([r["key"] for r in rows]))
+                ).scalars()
+            )
+            for row in rows:
+                if row["key"] in existing:
+                    conn.execute(update(ledger).where(ledger.c.key == row["key"]).values(**row))
+                else:
+                    conn.execute(insert(ledger).values(**row))
 
     # -- facts --------------------------------------------------------------------------
 
@@ -202,6 +265,17 @@ class Store:
             done = conn.execute(update(facts).where(facts.c.key == key).values(value=value))
             if done.rowcount == 0:
                 conn.execute(insert(facts).values(key=key, value=value))
+
+
+def _row(entry: LedgerEntry) -> dict[str, Any]:
+    return {f: getattr(entry, f) for f in LedgerEntry.__dataclass_fields__}
+
+
+def _entry(row: Mapping[str, Any]) -> LedgerEntry:
+    values = dict(row)
+    for name in ("first_seen", "last_seen", "resolved_at"):
+        values[name] = _aware(values[name])
+    return LedgerEntry(**values)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
