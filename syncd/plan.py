@@ -80,19 +80,25 @@ def plan_writes(
     mapping: FieldMapping,
     *,
     comp_holds: Iterable[str] = (),
+    account_extras: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Plan:
     """``current`` maps record Id -> the values its written fields hold now.
 
     ``comp_holds`` are opportunity Ids whose compensation stays withheld regardless of the
-    engine's present view (sticky holds kept by the violation ledger).
+    engine's present view (sticky holds kept by the violation ledger). ``account_extras``
+    are further account values to write (e.g. clearing the resync checkbox), also for
+    accounts the engine does not decide (partners).
     """
     holds = set(comp_holds)
+    extras = account_extras or {}
     accounts = []
-    for account_id, decision in sorted(decisions.accounts.items()):
+    for account_id in sorted(set(decisions.accounts) | set(extras)):
+        decision = decisions.accounts.get(account_id)
+        wanted = account_values(decision, mapping) if decision else {}
         write = diff(
             mapping.account.sobject,
             account_id,
-            account_values(decision, mapping),
+            {**wanted, **extras.get(account_id, {})},
             current.get(account_id, {}),
         )
         if write:

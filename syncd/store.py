@@ -1,11 +1,14 @@
-"""The state store: run history, per-object watermarks, and small facts (policy fingerprint).
+"""The state store: run history, watermarks, the violation ledger, the mirror, small facts.
 
 SQLAlchemy Core, SQLite in the state directory by default, any SQLAlchemy URL by setting.
-Secrets never reach it: nothing here stores credentials, tokens or raw records.
+Secrets never reach it: nothing here stores credentials or tokens. The mirror keeps the
+rule-relevant fields of each record as last read (only fields the mapping names), so
+``syncd explain --offline`` can answer without the org.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     insert,
     select,
@@ -32,6 +36,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.enforcement import LedgerEntry
 from syncd.errors import ConfigError
+
+MIRROR_BATCH = 5000
 
 metadata = MetaData()
 
@@ -78,12 +84,40 @@ ledger = Table(
     Column("description", Text, nullable=False, default=""),
 )
 
+mirror = Table(
+    "mirror",
+    metadata,
+    Column("sobject", String(80), primary_key=True),
+    Column("id", String(18), primary_key=True),
+    Column("data", Text, nullable=False),  # JSON of the record's mapped fields
+)
+
+resyncs = Table(
+    "resync_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(20), nullable=False),  # full / account / opportunity
+    Column("record_id", String(18)),
+    Column("source", String(20), nullable=False),  # cli / http / salesforce
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+)
+
 facts = Table(
     "facts",
     metadata,
     Column("key", String(80), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncRequest:
+    id: int
+    scope: str
+    record_id: str | None
+    source: str
+    requested_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +287,66 @@ class Store:
                     conn.execute(update(ledger).where(ledger.c.key == row["key"]).values(**row))
                 else:
                     conn.execute(insert(ledger).values(**row))
+
+    # -- mirror -------------------------------------------------------------------------
+
+    def replace_mirror(self, records: Mapping[str, Iterable[Mapping[str, Any]]]) -> None:
+        """Replace the mirrored records of each given object, in one transaction."""
+        with self.begin() as conn:
+            for sobject, rows in records.items():
+                conn.execute(delete(mirror).where(mirror.c.sobject == sobject))
+                batch: list[dict[str, Any]] = []
+                for record in rows:
+                    batch.append(
+                        {"sobject": sobject, "id": record["Id"], "data": json.dumps(record)}
+                    )
+                    if len(batch) >= MIRROR_BATCH:
+                        conn.execute(insert(mirror), batch)
+                        batch = []
+                if batch:
+                    conn.execute(insert(mirror), batch)
+
+    def mirror_records(self, sobject: str) -> Iterator[dict[str, Any]]:
+        with self.begin() as conn:
+            rows = conn.execute(
+                select(mirror.c.data).where(mirror.c.sobject == sobject).order_by(mirror.c.id)
+            )
+            for (data,) in rows:
+                yield json.loads(data)
+
+    # -- resync queue -------------------------------------------------------------------
+
+    def queue_resync(
+        self, scope: str, record_ids: Iterable[str], *, source: str, at: datetime
+    ) -> int:
+        """Queue a resync (the running daemon picks it up at its next tick)."""
+        rows = [
+            {"scope": scope, "record_id": rid, "source": source, "requested_at": at}
+            for rid in (list(record_ids) or [None])
+        ]
+        with self.begin() as conn:
+            conn.execute(insert(resyncs), rows)
+        return len(rows)
+
+    def pending_resyncs(self) -> list[ResyncRequest]:
+        query = select(resyncs).where(resyncs.c.done_at.is_(None)).order_by(resyncs.c.id)
+        with self.begin() as conn:
+            return [
+                ResyncRequest(
+                    id=row.id,
+                    scope=row.scope,
+                    record_id=row.record_id,
+                    source=row.source,
+                    requested_at=_aware(row.requested_at),  # type: ignore[arg-type]
+                )
+                for row in conn.execute(query)
+            ]
+
+    def complete_resyncs(self, ids: Iterable[int], at: datetime) -> None:
+        wanted = list(ids)
+        if wanted:
+            with self.begin() as conn:
+                conn.execute(update(resyncs).where(resyncs.c.id.in_(wanted)).values(done_at=at))
 
     # -- facts --------------------------------------------------------------------------
 

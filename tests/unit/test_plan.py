@@ -107,3 +107,18 @@ def test_long_text_is_clipped_to_the_field_length(mapping) -> None:
 )
 def test_same_value_follows_salesforce_representations(current, wanted, same) -> None:
     assert same_value(current, wanted) is same
+
+
+def test_account_extras_clear_the_resync_box_even_on_undecided_accounts(mapping) -> None:
+    written = plan_writes(decisions(), {}, mapping)
+    current = {w.record_id: dict(w.values) for w in (*written.accounts, *written.opportunities)}
+    current[ACC]["RoE_Resync_Requested__c"] = True
+    current[P1] = {"RoE_Resync_Requested__c": True}
+    clear = {"RoE_Resync_Requested__c": False}
+    plan = plan_writes(decisions(), current, mapping, account_extras={ACC: clear, P1: clear})
+    assert {w.record_id: dict(w.values) for w in plan.accounts} == {ACC: clear, P1: clear}
+    assert plan.opportunities == ()
+    current[ACC]["RoE_Resync_Requested__c"] = False
+    current[P1]["RoE_Resync_Requested__c"] = False
+    again = plan_writes(decisions(), current, mapping, account_extras={ACC: clear, P1: clear})
+    assert again.total == 0

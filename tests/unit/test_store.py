@@ -61,3 +61,30 @@ def test_facts_upsert(store: Store) -> None:
 def test_bad_database_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="database_url"):
         Store("nonsense://")
+
+
+def test_mirror_replaces_per_object_and_round_trips(store: Store) -> None:
+    store.replace_mirror(
+        {"Account": [{"Id": "001B", "Name": "b"}, {"Id": "001A", "Name": "a", "X": None}]}
+    )
+    store.replace_mirror({"User": [{"Id": "005A", "IsActive": True}]})
+    assert list(store.mirror_records("Account")) == [
+        {"Id": "001A", "Name": "a", "X": None},
+        {"Id": "001B", "Name": "b"},
+    ]
+    store.replace_mirror({"Account": [{"Id": "001C"}]})
+    assert [r["Id"] for r in store.mirror_records("Account")] == ["001C"]
+    assert list(store.mirror_records("User")) == [{"Id": "005A", "IsActive": True}]
+
+
+def test_resync_queue_is_first_in_first_out_and_completes(store: Store) -> None:
+    assert store.queue_resync("full", [], source="cli", at=T0) == 1
+    assert store.queue_resync("account", ["001A", "001B"], source="http", at=T0) == 2
+    pending = store.pending_resyncs()
+    assert [(r.scope, r.record_id, r.source) for r in pending] == [
+        ("full", None, "cli"),
+        ("account", "001A", "http"),
+        ("account", "001B", "http"),
+    ]
+    store.complete_resyncs([pending[0].id, pending[1].id], T0)
+    assert [r.record_id for r in store.pending_resyncs()] == ["001B"]
