@@ -1,0 +1,359 @@
+"""The sandbox org's data: records per sObject, Ids, audit fields, unique external ids.
+
+One lock guards everything (the HTTP server runs handlers on several threads and tests
+edit the org "in the UI" at the same time). Records are stored in Salesforce's JSON
+form with every schema field present. ``SystemModstamp`` is strictly increasing across
+all writes, so a watermark query ``SystemModstamp > t`` is exact.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from syncd.sandbox.org_support import (
+    Transaction,
+    failed,
+    fault_error,
+    given_value,
+    id18,
+    load_id,
+    raise_on,
+)
+from syncd.sandbox.records import (
+    SYSTEM_NAMES,
+    RecordErrors,
+    blank_record,
+    clean_fields,
+    error,
+    missing_required,
+)
+from syncd.sandbox.schema import CLOSED_TASK_STATUSES, SCHEMA, ObjectSchema
+from syncd.sandbox.schema import object_schema as find_object
+from syncd.sandbox.soql_eval import CompiledQuery
+from syncd.sandbox.values import format_datetime
+from syncd.sfid import make_id
+
+# Who the org says made a change: the API (syncd's integration user) or an admin in the UI.
+INTEGRATION_USER_ID = make_id("005", 999_000_001)
+ADMIN_USER_ID = make_id("005", 999_000_002)
+ORG_ID = make_id("00D", 1)
+_GENERATED_BASE = 5_000_000_000  # far from the counters the datasets use
+_ONE_MS = timedelta(milliseconds=1)
+
+Forced = Callable[[str], str | None]  # id -> an error code a fault injects, or None
+Result = dict[str, Any]
+
+
+class DatasetLike(Protocol):
+    records: Mapping[str, Sequence[Mapping[str, Any]]]
+
+
+def _no_fault(record_id: str) -> str | None:
+    return None
+
+
+class SandboxOrg:
+    """An in-memory org holding Account, Opportunity, User, Task and OpportunityPartner."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.RLock()
+        self._data: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in SCHEMA}
+        self._where: dict[str, str] = {}  # id -> sobject
+        self._deleted: set[str] = set()
+        self._unique: dict[tuple[str, str], dict[Any, str]] = {
+            (o.name, f): {} for o in SCHEMA.values() for f in o.unique_fields
+        }
+        self._next_number: dict[str, int] = {}
+        self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
+        self._undo: list[tuple[str, str, dict[str, Any] | None]] | None = None
+
+    # -- admin / test API ---------------------------------------------------------------
+
+    def load(self, dataset: DatasetLike | Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """Add a dataset's records (``Id`` kept or generated, audit fields set)."""
+        records = dataset.records if hasattr(dataset, "records") else dataset
+        with self._lock:
+            for sobject, rows in records.items():
+                obj = self._schema(sobject)
+                for index, row in enumerate(rows):
+                    self._load_one(obj, row, f"{obj.name} record #{index}")
+
+    def get(self, sobject: str, record_id: str) -> dict[str, Any] | None:
+        obj = self._schema(sobject)
+        with self._lock:
+            record = self._data[obj.name].get(id18(record_id) or "")
+            return dict(record) if record is not None else None
+
+    def records(self, sobject: str) -> list[dict[str, Any]]:
+        obj = self._schema(sobject)
+        with self._lock:
+            return [dict(r) for r in self._data[obj.name].values()]
+
+    def create(self, sobject: str, fields: Mapping[str, Any]) -> str:
+        """Create a record as an admin would; returns its new 18-char Id."""
+        obj = self._schema(sobject)
+        with self._lock:
+            return self._load_one(obj, fields, f"new {obj.name}", admin_edit=True)
+
+    def update(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> None:
+        """An admin edit in the UI: any non-system field; audit fields move."""
+        obj = self._schema(sobject)
+        with self._lock:
+            current = self._require(obj, record_id)
+            cleaned, errors = clean_fields(obj, fields, creating=False, admin=True)
+            if "Id" in fields or "id" in fields:
+                errors.append(error("INVALID_FIELD_FOR_INSERT_UPDATE", "Id cannot change"))
+            raise_on(errors, f"update of {obj.name} {record_id}")
+            errors = self._unique_errors(obj, cleaned, current["Id"])
+            raise_on(errors, f"update of {obj.name} {record_id}")
+            self._put(obj, {**current, **cleaned}, ADMIN_USER_ID, created=False)
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        obj = self._schema(sobject)
+        with self._lock:
+            self._remove(obj.name, self._require(obj, record_id)["Id"])
+
+    def sobject_of(self, record_id: str) -> str | None:
+        """Which object holds this Id now (None when absent or malformed)."""
+        with self._lock:
+            return self._where.get(id18(record_id) or "")
+
+    def was_deleted(self, record_id: str) -> bool:
+        with self._lock:
+            return (id18(record_id) or "") in self._deleted
+
+    # -- API operations -------------------------------------------------------------------
+
+    def query(self, compiled: CompiledQuery) -> list[dict[str, Any]]:
+        """Run a compiled query; the result is a snapshot (fresh dicts of scalars)."""
+        with self._lock:
+            return compiled.run(self._data[compiled.sobject].values())
+
+    def write(
+        self,
+        operation: str,
+        sobject: str | None,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        all_or_none: bool = False,
+        forced: Forced = _no_fault,
+        external_id: str | None = None,
+    ) -> list[Result]:
+        """create / update / upsert records; one result per record, in request order.
+
+        ``sobject`` None takes each record's type from its ``attributes.type`` (a
+        Collections request may mix objects).
+        """
+        fixed = self._schema(sobject) if sobject else None
+        step = {"create": self._create_one, "update": self._update_one}.get(operation)
+        with self._lock, self._transaction(all_or_none) as results:
+            for record in records:
+                obj = fixed or self._schema(str(record.get("attributes", {}).get("type")))
+                if operation == "upsert":
+                    results.append(self._upsert_one(obj, record, external_id or "", forced))
+                else:
+                    assert step is not None, operation
+                    results.append(step(obj, record, forced))
+        return results
+
+    def delete_ids(
+        self, ids: Sequence[str], *, all_or_none: bool = False, forced: Forced = _no_fault
+    ) -> list[Result]:
+        with self._lock, self._transaction(all_or_none) as results:
+            for raw in ids:
+                results.append(self._delete_one(raw, forced))
+        return results
+
+    # -- one record -------------------------------------------------------------------------
+
+    def _create_one(self, obj: ObjectSchema, values: Mapping[str, Any], forced: Forced) -> Result:
+        if values.get("Id") or values.get("id"):
+            return failed(
+                None,
+                [error("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call")],
+            )
+        cleaned, errors = clean_fields(obj, values, creating=True)
+        record = blank_record(obj)
+        if "OwnerId" in record:
+            record["OwnerId"] = INTEGRATION_USER_ID  # the running user owns what it creates
+        record.update(cleaned)
+        errors = errors or missing_required(obj, record) or self._unique_errors(obj, cleaned, None)
+        if errors:
+            return failed(None, errors)
+        record["Id"] = self._new_id(obj)
+        self._put(obj, record, INTEGRATION_USER_ID, created=True)
+        return {"id": record["Id"], "success": True, "errors": []}
+
+    def _update_one(self, obj: ObjectSchema, values: Mapping[str, Any], forced: Forced) -> Result:
+        raw = values.get("Id") or values.get("id")
+        record_id = id18(raw) if isinstance(raw, str) else None
+        if record_id is None:
+            return failed(raw, [error("MALFORMED_ID", f"malformed id {raw!r}", ["Id"])])
+        missing = self._missing(obj, record_id)
+        if missing:
+            return failed(record_id, missing)
+        code = forced(record_id)
+        if code:
+            return failed(record_id, [fault_error(code, record_id)])
+        cleaned, errors = clean_fields(obj, values, creating=False)
+        errors = errors or self._unique_errors(obj, cleaned, record_id)
+        if errors:
+            return failed(record_id, errors)
+        self._put(obj, {**self._data[obj.name][record_id], **cleaned}, INTEGRATION_USER_ID)
+        return {"id": record_id, "success": True, "errors": []}
+
+    def _upsert_one(
+        self, obj: ObjectSchema, values: Mapping[str, Any], key: str, forced: Forced
+    ) -> Result:
+        value = values.get(key)
+        existing = self._unique[(obj.name, key)].get(value) if value not in (None, "") else None
+        if value in (None, ""):
+            result = failed(None, [error("REQUIRED_FIELD_MISSING", f"missing {key}", [key])])
+        elif existing is None:
+            result = self._create_one(obj, values, forced)
+        else:
+            result = self._update_one(obj, {**values, "Id": existing}, forced)
+        result["created"] = existing is None and result["success"]
+        return result
+
+    def _delete_one(self, raw: str, forced: Forced) -> Result:
+        record_id = id18(raw)
+        if record_id is None:
+            return failed(raw, [error("MALFORMED_ID", f"malformed id {raw!r}")])
+        sobject = self._where.get(record_id)
+        if sobject is None:
+            return failed(record_id, self._missing(None, record_id))
+        code = forced(record_id)
+        if code:
+            return failed(record_id, [fault_error(code, record_id)])
+        self._remove(sobject, record_id)
+        return {"id": record_id, "success": True, "errors": []}
+
+    # -- storage primitives ---------------------------------------------------------------
+
+    def _transaction(self, all_or_none: bool) -> Transaction:
+        return Transaction(self, all_or_none)
+
+    def _put(
+        self, obj: ObjectSchema, record: dict[str, Any], user: str, *, created: bool = False
+    ) -> None:
+        stamp = self._stamp()
+        if created:
+            record.setdefault("CreatedDate", stamp)
+            record["CreatedDate"] = record["CreatedDate"] or stamp
+            record["CreatedById"] = record.get("CreatedById") or user
+        record.update(SystemModstamp=stamp, LastModifiedDate=stamp, LastModifiedById=user)
+        if obj.name == "Task":
+            record["IsClosed"] = record.get("Status") in CLOSED_TASK_STATUSES
+        self._store(obj.name, record["Id"], record)
+
+    def _store(self, sobject: str, record_id: str, record: dict[str, Any] | None) -> None:
+        """The one place records change, so the undo log and indexes stay in step."""
+        table = self._data[sobject]
+        previous = table.get(record_id)
+        if self._undo is not None:
+            self._undo.append((sobject, record_id, previous))
+        for (name, field), index in self._unique.items():
+            if name != sobject:
+                continue
+            if previous is not None and previous.get(field) is not None:
+                index.pop(previous[field], None)
+            if record is not None and record.get(field) is not None:
+                index[record[field]] = record_id
+        if record is None:
+            table.pop(record_id, None)
+            self._where.pop(record_id, None)
+            self._deleted.add(record_id)
+        else:
+            table[record_id] = record
+            self._where[record_id] = sobject
+            self._deleted.discard(record_id)
+
+    def _remove(self, sobject: str, record_id: str) -> None:
+        self._store(sobject, record_id, None)
+
+    def _rollback(self, log: list[tuple[str, str, dict[str, Any] | None]]) -> None:
+        for sobject, record_id, previous in reversed(log):
+            self._store(sobject, record_id, previous)
+            if previous is None:
+                self._deleted.discard(record_id)  # it never existed
+
+    def _stamp(self) -> str:
+        now = self._clock().astimezone(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        self._last_stamp = max(now, self._last_stamp + _ONE_MS)
+        return format_datetime(self._last_stamp)
+
+    def _new_id(self, obj: ObjectSchema) -> str:
+        number = self._next_number.get(obj.key_prefix, _GENERATED_BASE)
+        while make_id(obj.key_prefix, number) in self._where:
+            number += 1
+        self._next_number[obj.key_prefix] = number + 1
+        return make_id(obj.key_prefix, number)
+
+    def _load_one(
+        self, obj: ObjectSchema, row: Mapping[str, Any], what: str, *, admin_edit: bool = False
+    ) -> str:
+        given = {k: v for k, v in row.items() if k in SYSTEM_NAMES}
+        fields = {k: v for k, v in row.items() if k not in SYSTEM_NAMES}
+        cleaned, errors = clean_fields(obj, fields, creating=True, admin=True)
+        raise_on(errors, what)
+        record = {**blank_record(obj), **cleaned}
+        record_id = load_id(obj, given.get("Id"), what) or self._new_id(obj)
+        if record_id in self._where:
+            raise ValueError(f"{what}: Id {record_id} is already in the org")
+        record["Id"] = record_id
+        raise_on(self._unique_errors(obj, cleaned, None), what)
+        if not admin_edit:  # a dataset may say when and by whom a record was made
+            for name in ("CreatedDate", "CreatedById"):
+                if given.get(name):
+                    record[name] = given_value(obj, name, given[name], what)
+        self._put(obj, record, ADMIN_USER_ID, created=True)
+        return record_id
+
+    # -- checks -----------------------------------------------------------------------------
+
+    def _schema(self, sobject: str) -> ObjectSchema:
+        obj = find_object(sobject)
+        if obj is None:
+            known = ", ".join(SCHEMA)
+            raise ValueError(f"the sandbox org has no object {sobject!r} (it holds {known})")
+        return obj
+
+    def _require(self, obj: ObjectSchema, record_id: str) -> dict[str, Any]:
+        record = self._data[obj.name].get(id18(record_id) or "")
+        if record is None:
+            raise KeyError(f"the sandbox org has no {obj.name} with Id {record_id!r}")
+        return record
+
+    def _missing(self, obj: ObjectSchema | None, record_id: str) -> RecordErrors:
+        holder = self._where.get(record_id)
+        if obj is not None and holder == obj.name:
+            return []
+        if record_id in self._deleted:
+            return [error("ENTITY_IS_DELETED", "entity is deleted")]
+        if holder is not None or (obj is not None and record_id[:3] != obj.key_prefix):
+            return [error("MALFORMED_ID", f"{record_id} is not an Id of {obj and obj.name}")]
+        return [error("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id {record_id}")]
+
+    def _unique_errors(
+        self, obj: ObjectSchema, cleaned: Mapping[str, Any], own_id: str | None
+    ) -> RecordErrors:
+        errors: RecordErrors = []
+        for field in obj.unique_fields:
+            value = cleaned.get(field)
+            holder = self._unique[(obj.name, field)].get(value) if value is not None else None
+            if holder is not None and holder != own_id:
+                errors.append(
+                    error(
+                        "DUPLICATE_VALUE",
+                        f"duplicate value found: {field} duplicates value on record with id: "
+                        f"{holder}",
+                        [field],
+                    )
+                )
+        return errors

@@ -1,0 +1,273 @@
+"""The sandbox org over HTTPS: a Starlette app served by uvicorn on 127.0.0.1.
+
+Every request is counted by kind (tests assert on the counts), may be delayed or refused
+by an armed fault, must carry a token the token endpoint issued, and is answered with
+``Sforce-Limit-Info: api-usage=used/max`` like Salesforce. ``serve_sandbox`` runs the
+server in a daemon thread for tests and the demo; ``run_forever`` in the foreground for
+``syncd sandbox serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from syncd.sandbox.api import DAILY_MAX, Api, call_kind
+from syncd.sandbox.faults import Faults
+from syncd.sandbox.oauth import Credentials, TokenIssuer
+from syncd.sandbox.org import SandboxOrg
+from syncd.sandbox.reply import Reply
+from syncd.sandbox.tls import CertPaths, ensure_certificates
+
+log = structlog.get_logger("syncd.sandbox")
+
+STARTUP_TIMEOUT = 10.0
+_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"]
+_UNAUTHORIZED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+
+
+class SandboxApp:
+    """Request handling shared by the threaded and the foreground server."""
+
+    def __init__(self, org: SandboxOrg, credentials: Credentials) -> None:
+        self.org = org
+        self.issuer = TokenIssuer(credentials)
+        self.faults = Faults(on_expire=self.issuer.expire_all)
+        self.api = Api(org)
+        self.api.forced = self.faults.record_fault
+        self.api.used = self.used
+        self.calls: Counter[str] = Counter()
+        self._used = 0  # API usage as Salesforce reports it: never reset by reset_calls
+        self._lock = threading.Lock()
+        self.instance_url = ""
+        self.app = Starlette(
+            routes=[Route("/{path:path}", self.endpoint, methods=_METHODS)],
+        )
+
+    def used(self) -> int:
+        with self._lock:
+            return self._used
+
+    def _count(self, kind: str) -> int:
+        with self._lock:
+            self.calls[kind] += 1
+            if kind not in ("token", "versions"):
+                self._used += 1
+            return self._used
+
+    async def endpoint(self, request: Request) -> Response:
+        path, method = request.url.path, request.method
+        kind = call_kind(method, path)
+        self._count(kind)
+        delay = self.faults.delay
+        if delay:
+            await asyncio.sleep(delay)
+        refusal = self.faults.refusal_for(kind)
+        if refusal is not None:
+            return self._json(refusal.status, refusal.body(), kind)
+        body = await request.body()
+        if kind == "token":
+            status, answer = self.issuer.exchange(
+                body, request.headers.get("authorization"), self.instance_url
+            )
+            return JSONResponse(answer, status_code=status)
+        if kind != "versions" and not self.issuer.valid(request.headers.get("authorization")):
+            return self._json(401, _UNAUTHORIZED, kind)
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            reply = Reply(400, [{"message": "malformed JSON", "errorCode": "JSON_PARSER_ERROR"}])
+        else:
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            reply = self.api.handle(method, path, dict(request.query_params), payload, headers)
+        return self._json(reply.status, reply.body, kind, reply.headers)
+
+    def _json(
+        self, status: int, body: Any, kind: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        merged = dict(headers or {})
+        if kind != "versions":
+            merged["Sforce-Limit-Info"] = f"api-usage={self.used()}/{DAILY_MAX}"
+        if status == 204 or body is None:
+            return Response(status_code=status, headers=merged)
+        return JSONResponse(body, status_code=status, headers=merged)
+
+
+class SandboxServer:
+    """A running sandbox: its URLs, credentials, CA bundle, call counts and faults."""
+
+    def __init__(self, app: SandboxApp, certs: CertPaths, port: int) -> None:
+        self._app = app
+        self.certs = certs
+        self.port = port
+        self.instance_url = f"https://127.0.0.1:{port}"
+        self.login_url = self.instance_url
+        app.instance_url = self.instance_url
+        creds = app.issuer.credentials
+        self.client_id, self.client_secret = creds.client_id, creds.client_secret
+        self.username, self.password = creds.username, creds.password
+        self._uvicorn: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:  # never show the secrets
+        return f"SandboxServer({self.instance_url})"
+
+    @property
+    def ca_bundle(self) -> Path:
+        return self.certs.ca_cert
+
+    @property
+    def org(self) -> SandboxOrg:
+        return self._app.org
+
+    @property
+    def faults(self) -> Faults:
+        return self._app.faults
+
+    @property
+    def calls(self) -> Counter[str]:
+        return self._app.calls
+
+    def reset_calls(self) -> None:
+        with self._app._lock:
+            self._app.calls.clear()
+
+    def api_calls(self) -> int:
+        """Calls that count against the API allocation (logins do not)."""
+        with self._app._lock:
+            return sum(n for kind, n in self._app.calls.items() if kind != "token")
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self, sock: socket.socket) -> None:
+        config = _config(self._app, self.certs)
+        server = _PromptServer(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="sandbox-org", daemon=True
+        )
+        self._uvicorn, self._thread = server, thread
+        thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the sandbox org did not start on {self.instance_url}")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        server, thread = self._uvicorn, self._thread
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        thread.join(timeout=10)
+        self._uvicorn = self._thread = None
+
+
+class _PromptServer(uvicorn.Server):
+    """Stops at once: idle keep-alive connections are aborted, not waited for.
+
+    A test client's pooled connection never answers TLS close_notify, so a graceful close
+    would hold every test for the whole shutdown timeout; nothing is in flight by then.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        await asyncio.sleep(0)  # let connection_lost run
+        await super().shutdown(sockets)
+
+
+def _config(app: SandboxApp, certs: CertPaths, host: str = "127.0.0.1", port: int = 0) -> Any:
+    return uvicorn.Config(
+        app.app,
+        host=host,
+        port=port,
+        ssl_certfile=str(certs.server_cert),
+        ssl_keyfile=str(certs.server_key),
+        log_level="warning",
+        log_config=None,  # leave the process's logging alone (tests, structlog)
+        access_log=False,
+        lifespan="off",
+        http="h11",  # pure Python, always present
+        ws="none",
+        timeout_graceful_shutdown=1,
+    )
+
+
+@contextmanager
+def serve_sandbox(
+    org: SandboxOrg,
+    *,
+    cert_dir: Path,
+    port: int = 0,
+    credentials: Credentials | None = None,
+) -> Iterator[SandboxServer]:
+    """Serve ``org`` over HTTPS on 127.0.0.1 in a daemon thread until the block ends."""
+    certs = ensure_certificates(cert_dir)
+    sock = _tcp_socket()
+    try:
+        sock.bind(("127.0.0.1", port))
+        app = SandboxApp(org, credentials or Credentials())
+        server = SandboxServer(app, certs, sock.getsockname()[1])
+        server.start(sock)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        sock.close()
+
+
+def run_forever(
+    org: SandboxOrg,
+    host: str = "127.0.0.1",
+    port: int = 8443,
+    cert_dir: Path = Path(".syncd-sandbox"),
+    credentials: Credentials | None = None,
+) -> None:
+    """Serve in the foreground until Ctrl-C (``syncd sandbox serve``)."""
+    certs = ensure_certificates(cert_dir)
+    sock = _tcp_socket()
+    sock.bind((host, port))
+    bound = sock.getsockname()[1]
+    creds = credentials or Credentials()
+    app = SandboxApp(org, creds)
+    # The certificate names 127.0.0.1 and localhost; other hosts will fail verification.
+    app.instance_url = f"https://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{bound}"
+    log.info(
+        "sandbox.listening",
+        url=app.instance_url,
+        ca_bundle=str(certs.ca_cert),
+        client_id=creds.client_id,
+        # A throwaway local secret, printed so the operator can configure syncd against it.
+        client_secret=creds.client_secret,
+    )
+    try:
+        uvicorn.Server(_config(app, certs, host, bound)).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _tcp_socket() -> socket.socket:
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are
+    # TCP, and without it every response waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return sock
