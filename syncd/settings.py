@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     rules_file: Path = Field(default_factory=lambda: _default_file("config/rules.yaml"))
     mapping_file: Path = Field(default_factory=lambda: _default_file("mappings/default.yaml"))
     interval_seconds: int = Field(default=300, ge=10)
+    # Below this share of the org's daily API allowance left, cycles read but do not write.
+    api_reserve_percent: float = Field(default=20.0, ge=0, le=100)
     # The admin HTTP API of `syncd run` (health, metrics, status, resync).
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8787, ge=0, le=65535)

@@ -1,0 +1,3 @@
+from syncd.cli import app
+
+app(prog_name="syncd")

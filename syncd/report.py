@@ -1,0 +1,127 @@
+"""What a person reads after a cycle: leads, statuses, violations, API calls (rich tables)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+
+from syncd.cycle import CycleReport
+from syncd.domain import Lead, OpportunityDecision, Status
+from syncd.plan import Plan
+
+_STATUS_STYLE = {
+    Status.COMPLIANT: "green",
+    Status.VIOLATION: "bold red",
+    Status.REVIEW: "yellow",
+    Status.EXEMPT: "cyan",
+    Status.ADVISORY: "magenta",
+}
+
+
+def print_summary(console: Console, report: CycleReport, *, state_location: str) -> None:
+    decisions = report.decisions
+    console.print(
+        f"[bold]Cycle {report.run_id[:8]}[/bold] — {report.outcome}; "
+        f"read {sum(report.read.values())} records "
+        f"({', '.join(f'{n} {o}' for o, n in report.read.items())}); "
+        f"policy {decisions.policy_version}"
+    )
+
+    leads = Counter(d.lead for d in decisions.accounts.values())
+    console.print("\n[bold]Accounts by engagement lead[/bold]")
+    table = Table(show_edge=False, box=None, padding=(0, 2))
+    table.add_column("lead")
+    table.add_column("accounts", justify="right")
+    for lead in Lead:
+        if leads[lead]:
+            table.add_row(lead.value, str(leads[lead]))
+    console.print(table)
+
+    statuses = Counter(d.status for d in decisions.opportunities.values())
+    console.print("\n[bold]Open and won deals by status[/bold]")
+    table = Table(show_edge=False, box=None, padding=(0, 2))
+    table.add_column("status")
+    table.add_column("deals", justify="right")
+    for status in Status:
+        if statuses[status]:
+            table.add_row(f"[{_STATUS_STYLE[status]}]{status.value}[/]", str(statuses[status]))
+    console.print(table)
+
+    standing = [
+        d for _, d in sorted(decisions.opportunities.items()) if d.status is Status.VIOLATION
+    ]
+    console.print(f"\n[bold]Violations[/bold] ({len(standing)})")
+    if not standing:
+        console.print("[green]No violations.[/green]")
+    for decision in standing:
+        _print_violation(console, report, decision)
+    console.print()
+    console.print(
+        f"Writes: {report.written} records updated"
+        + (f", [red]{len(report.failures)} failed[/red]" if report.failures else "")
+        + f" (planned: {len(report.plan.accounts)} accounts, "
+        f"{len(report.plan.opportunities)} opportunities)"
+    )
+    if report.outcome == "budget-hold":
+        console.print(
+            "[yellow]Writes skipped: the org's API allowance is below the reserve "
+            "(api_reserve_percent); syncd resumes writing once it recovers.[/yellow]"
+        )
+    if report.mode != "dry-run":
+        console.print(
+            f"Violation Tasks: {report.tasks_opened} opened, {report.tasks_closed} closed"
+        )
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(report.api_calls_by_kind.items()))
+    console.print(f"API calls used: {report.api_calls}" + (f" ({kinds})" if kinds else ""))
+    if report.api_usage:
+        used, limit = report.api_usage
+        console.print(f"Org API usage (24 h): {used} of {limit}")
+    for failure in report.failures:
+        console.print(f"[red]failed[/red] {failure.record_id}: {failure.code} {failure.message}")
+    console.print(f"State database: {state_location}")
+
+
+def _print_violation(console: Console, report: CycleReport, decision: OpportunityDecision) -> None:
+    snap = report.snapshot
+    opp = snap.opportunities[decision.opportunity_id]
+    rep = snap.users.get(opp.owner_id or "")
+    partner = snap.accounts.get(decision.protected_partner_id or "")
+    amount = f", {opp.amount:,.2f}" if opp.amount is not None else ""
+    state = "closed won" if opp.is_won else "closed" if opp.is_closed else "open"
+    console.print(
+        f"  [bold red]•[/bold red] {opp.name} ({state}{amount}) [dim]{opp.id}[/dim]",
+        highlight=False,
+    )
+    console.print(
+        f"    rep {rep.name if rep else opp.owner_id or '–'} · partner "
+        f"{partner.name if partner else '–'} · " + ", ".join(v.code for v in decision.violations),
+        highlight=False,
+    )
+    console.print(f"    {decision.reason_text}", highlight=False, style="dim")
+    if decision.remedy:
+        console.print(f"    remedy owed: {decision.remedy}", highlight=False)
+
+
+def print_plan(console: Console, plan: Plan, report: CycleReport) -> None:
+    """The writes a dry run would make: record, field, value now → value syncd would set."""
+    names = {**{a.id: a.name for a in report.snapshot.accounts.values()}}
+    names.update({o.id: o.name for o in report.snapshot.opportunities.values()})
+    table = Table(title=f"Planned writes (dry run, nothing written): {plan.total} records")
+    for column in ("object", "record", "field", "now", "would be"):
+        table.add_column(column, overflow="fold")
+    for write in (*plan.accounts, *plan.opportunities):
+        for field, value in write.values.items():
+            table.add_row(
+                write.sobject,
+                f"{names.get(write.record_id, '')} ({write.record_id})",
+                field,
+                _show(write.before.get(field)),
+                _show(value),
+            )
+    console.print(table)
+
+
+def _show(value: object) -> str:
+    return "–" if value in (None, "") else str(value)

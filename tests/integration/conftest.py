@@ -1,0 +1,75 @@
+"""Whole cycles over HTTPS against the sandbox org, through the real client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from syncd.cycle import Cycle, CycleReport
+from syncd.demo import with_demo_owners
+from syncd.runtime import Runtime, open_runtime
+from syncd.salesforce import OrgClient
+from syncd.salesforce.config import SalesforceSettings
+from syncd.salesforce.retry import RetryPolicy
+from syncd.sandbox import SandboxOrg, SandboxServer, serve_sandbox
+from syncd.sandbox.dataset import demo_dataset
+from syncd.settings import load_settings
+
+pytestmark = pytest.mark.integration
+
+NO_WAIT = RetryPolicy(initial_wait=0, max_wait=0, jitter=0)
+
+
+@pytest.fixture(scope="session")
+def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tls")
+
+
+@pytest.fixture
+def today() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def org(today: datetime) -> SandboxOrg:
+    org = SandboxOrg()
+    org.load(demo_dataset(today.date()))
+    return org
+
+
+@pytest.fixture
+def server(org: SandboxOrg, cert_dir: Path) -> Iterator[SandboxServer]:
+    with serve_sandbox(org, cert_dir=cert_dir) as running:
+        yield running
+
+
+def sf_settings(server: SandboxServer) -> SalesforceSettings:
+    return SalesforceSettings(
+        auth="client_credentials",
+        login_url=server.login_url,
+        client_id=server.client_id,
+        client_secret=server.client_secret,
+        ca_bundle=server.ca_bundle,
+    )
+
+
+@pytest.fixture
+def runtime(server: SandboxServer, tmp_path: Path) -> Iterator[Runtime]:
+    sf = sf_settings(server)
+    settings = load_settings(salesforce=sf, state_dir=tmp_path / "state")
+    rt = open_runtime(settings, OrgClient(sf, retry=NO_WAIT))
+    rt.policy = with_demo_owners(rt.policy)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def run_cycle(runtime: Runtime) -> Callable[..., CycleReport]:
+    def run(**kwargs: object) -> CycleReport:
+        cycle = Cycle(runtime.client, runtime.store, runtime.mapping, runtime.policy)
+        return cycle.run(**kwargs)  # type: ignore[arg-type]
+
+    return run
