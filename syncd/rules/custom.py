@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from operator import itemgetter
 from typing import Any
 
@@ -134,7 +135,9 @@ class CompiledRule:
         """The first condition that does not hold (for explain), or None on a match."""
         for path, get, test in self.conditions:
             if not test(get(ctx)):
-                return f"{path} is {get(ctx)!r}"
+                value = get(ctx)
+                shown = value.value if isinstance(value, Enum) else value
+                return f"{path} is {shown!r}"
         return None
 
 

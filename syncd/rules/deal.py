@@ -112,7 +112,12 @@ def decide(ctx: Context, key: str, opp: Any, tr: Trace = None) -> OpportunityDec
     violations: list[Violation] = []
     if protected is not None and partner != protected:
         violations.append(ctx.violation(codes.PARTNER_DISPLACED, owner_id, protected))
-        _note(tr, "partner_displaced", True, f"{protected} is protected; the deal has {partner}")
+        _note(
+            tr,
+            "partner_displaced",
+            True,
+            f"{protected} is protected; the deal has {partner or 'no partner'}",
+        )
     elif lead is _PARTNER and partner is None:
         role = owner.role if owner is not None else None
         code = unpartnered_code(role, opp.lead_source, ctx.sources)

@@ -152,6 +152,11 @@ class SandboxServer:
         with self._app._lock:
             return sum(n for kind, n in self._app.calls.items() if kind != "token")
 
+    def consume_api(self, requests: int) -> None:
+        """Other integrations' use of the org's daily allowance (for budget tests)."""
+        with self._app._lock:
+            self._app._used = min(self._app._used + requests, DAILY_MAX)
+
     # -- lifecycle ------------------------------------------------------------------
 
     def start(self, sock: socket.socket) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import certifi
 import pytest
 
-from syncd.cycle import CycleReport
+from syncd.cycle import Cycle, CycleReport
 from syncd.errors import ApiLimitExceeded
 from syncd.runtime import Runtime
 from syncd.sandbox import SandboxServer
@@ -130,3 +131,51 @@ def test_watermarks_recorded_after_successful_cycle(run_cycle: RunCycle, runtime
     run_cycle()
     marks = runtime.store.watermarks()
     assert set(marks) >= {"Account", "Opportunity", "User"}
+
+
+def test_budget_guard_reads_but_skips_writes_below_the_reserve(
+    server: SandboxServer, run_cycle: RunCycle, runtime: Runtime
+) -> None:
+    server.consume_api(85_000)  # other integrations used 85 % of the 100,000 allowance
+    server.reset_calls()
+    held = run_cycle()
+    assert held.outcome == "budget-hold" and held.ok
+    assert held.plan.total > 0 and held.written == 0 and held.tasks_opened == 0
+    assert writes(server) == 0 and server.calls.get("collections_upsert", 0) == 0
+    assert runtime.store.watermarks() == {}  # nothing committed: the next cycle redoes it
+    assert json.loads(runtime.store.get_fact("api_budget") or "{}")["holding"] is True
+
+    runtime_reserve = Cycle(
+        runtime.client, runtime.store, runtime.mapping, runtime.policy, api_reserve_percent=10
+    )
+    resumed = runtime_reserve.run()  # 15 % left is above a 10 % reserve: writes resume
+    assert resumed.outcome == "success" and resumed.written == held.plan.total
+
+
+def test_explain_offline_and_online_agree_and_name_the_fields(
+    server: SandboxServer, run_cycle: RunCycle, runtime: Runtime
+) -> None:
+    from syncd.engine import explain
+    from syncd.explain_view import as_json
+    from syncd.reader import snapshot_from_mirror
+    from syncd.related import read_related
+
+    report = run_cycle()
+    deal = next(
+        opp_id
+        for opp_id, d in sorted(report.decisions.opportunities.items())
+        if d.remedy  # the story deal: closed won, registered partner displaced
+    )
+    now = report.finished_at
+    server.reset_calls()
+    online = explain(read_related(runtime.client, runtime.mapping, deal), runtime.policy, now, deal)
+    assert 0 < server.api_calls() <= 6  # a handful of targeted queries, not a full pull
+    offline_snapshot = snapshot_from_mirror(runtime.store, runtime.mapping)
+    offline = explain(offline_snapshot, runtime.policy, now, deal)
+    assert online is not None and offline is not None
+    assert online.decision == offline.decision
+    assert online.decision.remedy == report.decisions.opportunities[deal].remedy
+    doc = as_json(online, runtime.mapping)
+    fields = {f["name"]: f["salesforce_field"] for f in doc["facts"]}
+    assert fields["opportunity.partner_id"] == "Opportunity.RoE_Partner__c"
+    assert any(r["rule"] == "deal_registration" and r["applied"] for r in doc["rules"])
