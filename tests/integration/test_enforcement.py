@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 
@@ -10,6 +11,7 @@ from syncd.cycle import CycleReport
 from syncd.domain import Status
 from syncd.runtime import Runtime
 from syncd.sandbox import SandboxServer
+from syncd.sandbox.dataset import Dataset, demo_dataset
 
 pytestmark = pytest.mark.integration
 
@@ -113,3 +115,69 @@ def test_inactive_manager_sends_the_task_to_channel_ops(
     run_cycle()
     (task,) = [t for t in roe_tasks(server) if t["WhatId"] == deal]
     assert task["OwnerId"] == runtime.policy.owners.channel_ops_user_id
+
+
+def demo_ids(today: datetime) -> Dataset:
+    return demo_dataset(today.date())
+
+
+def test_E01_E02_E03_a_repeat_offender_climbs_the_ladder(
+    server: SandboxServer, run_cycle: RunCycle, runtime: Runtime, today: datetime
+) -> None:
+    ids = demo_ids(today)
+    bob, vp, chief = ids.id("user.bob"), ids.id("user.vp"), ids.id("user.chief")
+    run_cycle()
+    tasks = {t["Id"]: t for t in roe_tasks(server)}
+    bobs = [e for e in runtime.store.ledger(rep_id=bob)]
+    ladder = sorted(
+        (e.level, tasks[e.task_id or ""]["OwnerId"], tasks[e.task_id or ""]["Priority"])
+        for e in bobs
+    )
+    assert ladder == [(1, vp, "Normal"), (2, vp, "High"), (3, chief, "High")]
+    for entry in bobs:
+        record = server.org.get("Opportunity", entry.opportunity_id)
+        assert record["RoE_Comp_Eligible__c"] is False
+
+
+def test_E06_reowning_to_a_partner_manager_with_the_partner_releases_comp(
+    server: SandboxServer, run_cycle: RunCycle, today: datetime
+) -> None:
+    ids = demo_ids(today)
+    deal = ids.id("opp.direct_on_partner")  # S03: Bob on a partner-led account, no partner
+    run_cycle()
+    assert server.org.get("Opportunity", deal)["RoE_Comp_Eligible__c"] is False
+    server.org.update(
+        "Opportunity",
+        deal,
+        {"OwnerId": ids.id("user.paula"), "RoE_Partner__c": ids.id("p.northwind")},
+    )
+    after = run_cycle()
+    assert after.tasks_closed == 1
+    (task,) = [t for t in roe_tasks(server) if t["WhatId"] == deal]
+    assert task["Status"] == "Completed"
+    record = server.org.get("Opportunity", deal)
+    assert record["RoE_Status__c"] == "Compliant" and record["RoE_Comp_Eligible__c"] is True
+
+
+def test_E09_and_S26_tasks_without_a_manager_go_to_channel_operations(
+    server: SandboxServer, run_cycle: RunCycle, today: datetime
+) -> None:
+    ids = demo_ids(today)
+    ops = ids.id("user.ops")
+    run_cycle()
+    tasks = {t["WhatId"]: t for t in roe_tasks(server)}
+    no_manager = tasks[ids.id("opp.global_dropped")]  # Dan has no manager
+    assert no_manager["OwnerId"] == ops
+    review = tasks[ids.id("opp.exception")]  # S26: Dan asked for an exception
+    assert review["OwnerId"] == ops and "EXCEPTION_REQUESTED" in review["Subject"]
+    assert server.org.get("Opportunity", ids.id("opp.exception"))["RoE_Status__c"] == "Review"
+
+
+def test_S25_the_displaced_partner_is_owed_a_referral_fee(
+    server: SandboxServer, run_cycle: RunCycle, today: datetime
+) -> None:
+    ids = demo_ids(today)
+    run_cycle()
+    story = server.org.get("Opportunity", ids.id("opp.story_displaced"))
+    assert story["RoE_Remedy__c"] == "referral fee 48000.00 to Northwind Solutions"
+    assert story["RoE_Comp_Eligible__c"] is False and story["RoE_Status__c"] == "Violation"
