@@ -14,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from syncd.domain import (
@@ -28,7 +27,7 @@ from syncd.domain import (
 )
 from syncd.enforcement import TaskSpec
 from syncd.errors import ConfigError
-from syncd.validation import format_validation_error
+from syncd.validation import format_validation_error, read_yaml
 
 _FIELD_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
@@ -181,14 +180,7 @@ def _field_list(read: _Model, write: _Model | None, extra: Mapping[str, str]) ->
 
 def load_mapping(path: Path) -> FieldMapping:
     """Read and validate a mapping file; every problem is listed with its key path."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read mapping file {path}: {exc.strerror}", source=str(path)
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}", source=str(path)) from None
+    data = read_yaml(path, "mapping")
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}: expected a mapping of sections at the top level", source=str(path)

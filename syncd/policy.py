@@ -17,13 +17,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from syncd.errors import ConfigError
 from syncd.rules.custom import CustomRule
 from syncd.sfid import InvalidSalesforceId, to_18
-from syncd.validation import format_validation_error
+from syncd.validation import format_validation_error, read_yaml
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 _CONFLICT_KEY = re.compile(r"^account(\+[A-Za-z_][A-Za-z0-9_]*)?$")
@@ -199,14 +198,7 @@ def policy_json_schema() -> dict[str, Any]:
 
 def load_policy(path: Path) -> Policy:
     """Read, validate and complete (named-account CSV) a rules file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read rules file {path}: {exc.strerror}", source=str(path)
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}", source=str(path)) from None
+    data = read_yaml(path, "rules")
     return policy_from_dict(data, source=str(path), base_dir=path.parent)
 
 

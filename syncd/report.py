@@ -29,25 +29,10 @@ def print_summary(console: Console, report: CycleReport, *, state_location: str)
         f"policy {decisions.policy_version}"
     )
 
-    leads = Counter(d.lead for d in decisions.accounts.values())
-    console.print("\n[bold]Accounts by engagement lead[/bold]")
-    table = Table(show_edge=False, box=None, padding=(0, 2))
-    table.add_column("lead")
-    table.add_column("accounts", justify="right")
-    for lead in Lead:
-        if leads[lead]:
-            table.add_row(lead.value, str(leads[lead]))
-    console.print(table)
-
-    statuses = Counter(d.status for d in decisions.opportunities.values())
-    console.print("\n[bold]Open and won deals by status[/bold]")
-    table = Table(show_edge=False, box=None, padding=(0, 2))
-    table.add_column("status")
-    table.add_column("deals", justify="right")
-    for status in Status:
-        if statuses[status]:
-            table.add_row(f"[{_STATUS_STYLE[status]}]{status.value}[/]", str(statuses[status]))
-    console.print(table)
+    leads = Counter(d.lead.value for d in decisions.accounts.values())
+    _counts(console, "Accounts by engagement lead", "lead", "accounts", leads, list(Lead))
+    statuses = Counter(d.status.value for d in decisions.opportunities.values())
+    _counts(console, "Open and won deals by status", "status", "deals", statuses, list(Status))
 
     standing = [
         d for _, d in sorted(decisions.opportunities.items()) if d.status is Status.VIOLATION
@@ -81,6 +66,26 @@ def print_summary(console: Console, report: CycleReport, *, state_location: str)
     for failure in report.failures:
         console.print(f"[red]failed[/red] {failure.record_id}: {failure.code} {failure.message}")
     console.print(f"State database: {state_location}")
+
+
+def _counts(
+    console: Console,
+    title: str,
+    key: str,
+    unit: str,
+    counts: Counter[str],
+    order: list[Lead] | list[Status],
+) -> None:
+    console.print(f"\n[bold]{title}[/bold]")
+    table = Table(show_edge=False, box=None, padding=(0, 2))
+    table.add_column(key)
+    table.add_column(unit, justify="right")
+    for value in order:
+        if counts[value.value]:
+            style = _STATUS_STYLE.get(value) if isinstance(value, Status) else None
+            label = f"[{style}]{value.value}[/]" if style else value.value
+            table.add_row(label, str(counts[value.value]))
+    console.print(table)
 
 
 def _print_violation(console: Console, report: CycleReport, decision: OpportunityDecision) -> None:
