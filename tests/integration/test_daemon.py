@@ -172,3 +172,30 @@ def test_check_lists_every_problem_together(server: SandboxServer, tmp_path: Pat
     assert "window_days" in out
     assert "problem(s) found" in out
     assert server.client_secret not in done.stdout + done.stderr
+
+
+def test_sigterm_mid_cycle_exits_0_and_leaves_the_store_consistent(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    server.faults.latency(0.4)  # every call is slow: the first cycle is still in flight
+    daemon = Running(server, tmp_path / "state")
+    try:
+        wait_for(
+            lambda: daemon.status()["runs"] and daemon.status()["runs"][0]["outcome"] == "running",
+            what="a cycle in flight",
+        )
+        _out, err = daemon.stop()
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.communicate()
+    assert daemon.proc.returncode == 0, err
+    assert "daemon.stopped" in err
+    store = Store.open(None, daemon.state)
+    try:
+        (run,) = store.recent_runs(5)
+        # The signal came during the pull: the cycle stops before its first write batch.
+        assert run.outcome == "interrupted" and run.records_written == 0
+        assert store.watermarks() == {} and store.ledger() == []  # the next run redoes it
+    finally:
+        store.close()
