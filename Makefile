@@ -18,9 +18,10 @@ install: $(STAMP)  ## create .venv with syncd and its test tools
 demo: $(STAMP)  ## seeded sandbox org over HTTPS, one full cycle, a summary
 	$(BIN)/syncd demo
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff (lint + format) and mypy on the package
 	$(BIN)/ruff check syncd tests benchmarks
 	$(BIN)/ruff format --check syncd tests benchmarks
+	$(BIN)/mypy
 
 test: lint  ## the whole suite (what CI runs)
 	$(BIN)/pytest

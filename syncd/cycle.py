@@ -137,7 +137,8 @@ class Cycle:
             opportunities=len(plan.opportunities),
             evaluated=len(decisions.opportunities),
         )
-        written, failures, outcome = 0, [], "dry-run"
+        written, outcome = 0, "dry-run"
+        failures: list[FailedRecord] = []
         tasks = TaskOutcome()
         holding = self._budget_hold()
         if holding and not dry_run:
@@ -268,15 +269,15 @@ class Cycle:
         closing = [c for c in enforcement.closed if c.entry.task_id]
         saved.extend(c.entry for c in enforcement.closed if not c.entry.task_id)
         for start in range(0, len(closing), BATCH):
-            batch = closing[start : start + BATCH]
+            closures = closing[start : start + BATCH]
             payload = [
                 task_closing_values(
                     c.entry.task_id or "", c.note, c.entry.description, self.mapping
                 )
-                for c in batch
+                for c in closures
             ]
             for closure, result in zip(
-                batch, self.client.update(task.sobject, payload), strict=True
+                closures, self.client.update(task.sobject, payload), strict=True
             ):
                 if result.success:
                     saved.append(closure.entry)

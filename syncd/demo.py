@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import SecretStr
 from rich.console import Console
 
 from syncd.cycle import Cycle, CycleReport
@@ -56,7 +57,7 @@ def run_demo(
             auth="client_credentials",
             login_url=server.login_url,
             client_id=server.client_id,
-            client_secret=server.client_secret,
+            client_secret=SecretStr(server.client_secret),
             ca_bundle=server.ca_bundle,
         )
         runtime = open_runtime(demo_settings(state_dir, sf), OrgClient(sf))

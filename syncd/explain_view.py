@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from syncd.engine import Explanation
-from syncd.mapping import FieldMapping
+from syncd.mapping import AccountMapping, FieldMapping, OpportunityMapping, UserMapping
 
 # Domain attributes computed from more than one field, or named differently.
 _DERIVED = {
@@ -34,7 +34,7 @@ _DERIVED = {
 def salesforce_fields(source: str, mapping: FieldMapping) -> str:
     """``"Account.named"`` -> ``"Account.RoE_Named_Account__c"`` (or the source as is)."""
     sobject, _, attr = source.partition(".")
-    sections = {
+    sections: dict[str, AccountMapping | OpportunityMapping | UserMapping] = {
         "Account": mapping.account,
         "Opportunity": mapping.opportunity,
         "User": mapping.user,

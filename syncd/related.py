@@ -33,7 +33,11 @@ def read_related(client: OrgClient, mapping: FieldMapping, record_id: str) -> Sn
 
 
 def _records(
-    client: OrgClient, sobject: str, fields: list[str], ids: Iterable[str], key: str = "Id"
+    client: OrgClient,
+    sobject: str,
+    fields: list[str],
+    ids: Iterable[str | None],
+    key: str = "Id",
 ) -> Iterator[dict[str, Any]]:
     wanted = sorted({i for i in ids if i})
     if not wanted:

@@ -142,7 +142,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """
     if config_file is None and os.environ.get("SYNCD_CONFIG"):
         config_file = Path(os.environ["SYNCD_CONFIG"])
-    settings_cls = Settings
+    settings_cls: type[Settings] = Settings
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"settings file {config_file} does not exist")

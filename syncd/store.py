@@ -269,7 +269,7 @@ class Store:
         if since:
             query = query.where(ledger.c.first_seen >= since)
         with self.begin() as conn:
-            return [_entry(row._mapping) for row in conn.execute(query)]
+            return [_entry(dict(row._mapping)) for row in conn.execute(query)]
 
     def save_ledger(self, entries: Iterable[LedgerEntry]) -> None:
         """Insert or replace entries by key, in one transaction."""
@@ -320,9 +320,10 @@ class Store:
         self, scope: str, record_ids: Iterable[str], *, source: str, at: datetime
     ) -> int:
         """Queue a resync (the running daemon picks it up at its next tick)."""
+        targets: list[str | None] = list(record_ids) or [None]  # None: the whole org
         rows = [
             {"scope": scope, "record_id": rid, "source": source, "requested_at": at}
-            for rid in (list(record_ids) or [None])
+            for rid in targets
         ]
         with self.begin() as conn:
             conn.execute(insert(resyncs), rows)

@@ -48,7 +48,8 @@ Result = dict[str, Any]
 
 
 class DatasetLike(Protocol):
-    records: Mapping[str, Sequence[Mapping[str, Any]]]
+    @property
+    def records(self) -> Mapping[str, Sequence[Mapping[str, Any]]]: ...
 
 
 def _no_fault(record_id: str) -> str | None:
