@@ -78,3 +78,12 @@ def test_incomplete_org_settings_name_what_is_missing(monkeypatch: pytest.Monkey
     monkeypatch.setenv("SYNCD_SALESFORCE__LOGIN_URL", "https://acme.my.salesforce.com")
     with pytest.raises(ConfigError, match="CLIENT_ID"):
         load_settings()
+
+
+def test_the_example_settings_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[2] / "config" / "syncd.example.yaml"
+    monkeypatch.chdir(example.parents[1])  # its rules/mapping paths are relative to the checkout
+    monkeypatch.setenv("SYNCD_SALESFORCE__CLIENT_SECRET", "from-the-environment")
+    settings = load_settings(example)
+    assert settings.require_salesforce().login_url == "https://acme.my.salesforce.com"
+    assert settings.admin_port == 8787 and settings.api_reserve_percent == 20
