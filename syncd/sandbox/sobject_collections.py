@@ -66,14 +66,20 @@ def _types_known(records: list[dict[str, Any]]) -> Reply | None:
     return None
 
 
-def _write(org: SandboxOrg, operation: str, body: Any, forced: Forced) -> Reply:
+def _checked(body: Any) -> tuple[list[dict[str, Any]], bool] | Reply:
+    """The body's records and allOrNone, or the error reply for a malformed body."""
     parsed = _records(body)
     if isinstance(parsed, Reply):
         return parsed
+    refused = _types_known(parsed[0])
+    return refused if refused is not None else parsed
+
+
+def _write(org: SandboxOrg, operation: str, body: Any, forced: Forced) -> Reply:
+    parsed = _checked(body)
+    if isinstance(parsed, Reply):
+        return parsed
     records, all_or_none = parsed
-    refused = _types_known(records)
-    if refused is not None:
-        return refused
     results = org.write(operation, None, records, all_or_none=all_or_none, forced=forced)
     return Reply(200, results)
 
@@ -89,13 +95,10 @@ def _upsert(org: SandboxOrg, sobject: str, key: str, body: Any, forced: Forced) 
             "INVALID_FIELD",
             f"Field name provided, {key} is not an External ID or indexed field for {obj.name}",
         )
-    parsed = _records(body)
+    parsed = _checked(body)
     if isinstance(parsed, Reply):
         return parsed
     records, all_or_none = parsed
-    refused = _types_known(records)
-    if refused is not None:
-        return refused
     for index, record in enumerate(records):
         if str(record["attributes"]["type"]).lower() != obj.name.lower():
             return fail(400, "INVALID_TYPE", f"record #{index} is not a {obj.name}")
