@@ -37,7 +37,7 @@ BATCH = 200  # sObject Collections take at most 200 records a call
 class CycleReport:
     run_id: str
     mode: str
-    # success / partial / interrupted / failed / dry-run / budget-hold (writes skipped to
+    # success / partial / interrupted / failed / aborted / dry-run / budget-hold (writes skipped to
     # keep the org's API reserve for other integrations)
     outcome: str
     started_at: datetime
@@ -102,6 +102,14 @@ class Cycle:
             return self._run(run_id, mode, started, calls_before, dry_run)
         except SyncdError as exc:
             self._finish_failed(run_id, calls_before, exc)
+            raise
+        except BaseException as exc:  # a bug or an interrupt: never leave the run "running"
+            self.store.finish_run(
+                run_id,
+                outcome="aborted",
+                finished_at=self.clock(),
+                error=f"{type(exc).__name__}: {exc}",
+            )
             raise
         finally:
             structlog.contextvars.unbind_contextvars("run_id")

@@ -55,8 +55,7 @@ class Daemon:
         with self._cycle_lock:
             if self.stop.is_set():
                 return
-            pending = self.runtime.store.pending_resyncs()
-            log.info("daemon.cycle", reason=reason, resyncs_pending=len(pending))
+            log.info("daemon.cycle", reason=reason)
             try:
                 report = self.cycle.run()
             except SyncdError as exc:  # logged and recorded by the cycle; next tick retries

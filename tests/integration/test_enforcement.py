@@ -97,6 +97,7 @@ def test_crash_between_task_creation_and_ledger_commit_never_duplicates(
             run_cycle()
     created = roe_tasks(server)
     assert created and runtime.store.ledger() == []
+    assert runtime.store.recent_runs(1)[0].outcome == "aborted"
 
     report = run_cycle()
     assert len(roe_tasks(server)) == len(created)
