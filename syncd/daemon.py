@@ -139,7 +139,7 @@ class Daemon:
             wake=self.wake,
             budget=self._budget,
         )
-        return ThreadedServer(admin_app(ctx), settings.admin_host, settings.admin_port)
+        return ThreadedServer.for_app(admin_app(ctx), settings.admin_host, settings.admin_port)
 
     def _budget(self) -> dict[str, Any]:
         stored = self.runtime.store.get_fact("api_budget")

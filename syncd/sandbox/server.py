@@ -13,7 +13,6 @@ import asyncio
 import json
 import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,10 +32,10 @@ from syncd.sandbox.oauth import Credentials, TokenIssuer
 from syncd.sandbox.org import SandboxOrg
 from syncd.sandbox.reply import Reply
 from syncd.sandbox.tls import CertPaths, ensure_certificates
+from syncd.threaded_server import ThreadedServer, quiet_config, tcp_socket
 
 log = structlog.get_logger("syncd.sandbox")
 
-STARTUP_TIMEOUT = 10.0
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"]
 _UNAUTHORIZED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
@@ -121,8 +120,7 @@ class SandboxServer:
         creds = app.issuer.credentials
         self.client_id, self.client_secret = creds.client_id, creds.client_secret
         self.username, self.password = creds.username, creds.password
-        self._uvicorn: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._runner: ThreadedServer | None = None
 
     def __repr__(self) -> str:  # never show the secrets
         return f"SandboxServer({self.instance_url})"
@@ -160,56 +158,21 @@ class SandboxServer:
     # -- lifecycle ------------------------------------------------------------------
 
     def start(self, sock: socket.socket) -> None:
-        config = _config(self._app, self.certs)
-        server = _PromptServer(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="sandbox-org", daemon=True
-        )
-        self._uvicorn, self._thread = server, thread
-        thread.start()
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the sandbox org did not start on {self.instance_url}")
-            time.sleep(0.005)
+        """Serve on ``sock`` (which this server then owns and closes on stop)."""
+        self._runner = ThreadedServer(_config(self._app, self.certs), sock, "sandbox-org")
+        self._runner.start()
 
     def stop(self) -> None:
-        server, thread = self._uvicorn, self._thread
-        if server is None or thread is None:
-            return
-        server.should_exit = True
-        thread.join(timeout=10)
-        self._uvicorn = self._thread = None
+        if self._runner is not None:
+            self._runner.stop()
+            self._runner = None
 
 
-class _PromptServer(uvicorn.Server):
-    """Stops at once: idle keep-alive connections are aborted, not waited for.
-
-    A test client's pooled connection never answers TLS close_notify, so a graceful close
-    would hold every test for the whole shutdown timeout; nothing is in flight by then.
-    """
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for connection in list(self.server_state.connections):
-            transport = getattr(connection, "transport", None)
-            if transport is not None:
-                transport.abort()
-        await asyncio.sleep(0)  # let connection_lost run
-        await super().shutdown(sockets)
-
-
-def _config(app: SandboxApp, certs: CertPaths, host: str = "127.0.0.1", port: int = 0) -> Any:
-    return uvicorn.Config(
+def _config(app: SandboxApp, certs: CertPaths) -> uvicorn.Config:
+    return quiet_config(
         app.app,
-        host=host,
-        port=port,
         ssl_certfile=str(certs.server_cert),
         ssl_keyfile=str(certs.server_key),
-        log_level="warning",
-        log_config=None,  # leave the process's logging alone (tests, structlog)
-        access_log=False,
-        lifespan="off",
         http="h11",  # pure Python, always present
         ws="none",
         timeout_graceful_shutdown=1,
@@ -226,17 +189,14 @@ def serve_sandbox(
 ) -> Iterator[SandboxServer]:
     """Serve ``org`` over HTTPS on 127.0.0.1 in a daemon thread until the block ends."""
     certs = ensure_certificates(cert_dir)
-    sock = _tcp_socket()
+    sock = tcp_socket("127.0.0.1", port)
+    app = SandboxApp(org, credentials or Credentials())
+    server = SandboxServer(app, certs, sock.getsockname()[1])
     try:
-        sock.bind(("127.0.0.1", port))
-        app = SandboxApp(org, credentials or Credentials())
-        server = SandboxServer(app, certs, sock.getsockname()[1])
         server.start(sock)
-        try:
-            yield server
-        finally:
-            server.stop()
+        yield server
     finally:
+        server.stop()
         sock.close()
 
 
@@ -249,8 +209,7 @@ def run_forever(
 ) -> None:
     """Serve in the foreground until Ctrl-C (``syncd sandbox serve``)."""
     certs = ensure_certificates(cert_dir)
-    sock = _tcp_socket()
-    sock.bind((host, port))
+    sock = tcp_socket(host, port)
     bound = sock.getsockname()[1]
     creds = credentials or Credentials()
     app = SandboxApp(org, creds)
@@ -265,14 +224,6 @@ def run_forever(
         client_secret=creds.client_secret,
     )
     try:
-        uvicorn.Server(_config(app, certs, host, bound)).run(sockets=[sock])
+        uvicorn.Server(_config(app, certs)).run(sockets=[sock])
     finally:
         sock.close()
-
-
-def _tcp_socket() -> socket.socket:
-    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are
-    # TCP, and without it every response waits ~40 ms for the client's delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    return sock

@@ -41,7 +41,7 @@ def serve(store: Store, woken: list[bool], token: str | None = TOKEN) -> Threade
         wake=lambda: woken.append(True),
         clock=lambda: NOW,
     )
-    return ThreadedServer(admin_app(ctx))
+    return ThreadedServer.for_app(admin_app(ctx))
 
 
 def url(server: ThreadedServer, path: str) -> str:
