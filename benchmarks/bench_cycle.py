@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -30,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # Imported after the path tweak (E402), so the script runs from a checkout.
+from bench_engine import peak_rss_mb  # noqa: E402 - the sibling script (same directory)
+
 from syncd.cycle import Cycle, enforcement_rules, resync_clears  # noqa: E402
 from syncd.domain import Snapshot  # noqa: E402
 from syncd.enforcement import reconcile  # noqa: E402
@@ -46,7 +47,6 @@ from syncd.mapping import (  # noqa: E402
 from syncd.plan import plan_writes  # noqa: E402
 from syncd.policy import Policy  # noqa: E402
 from syncd.runtime import open_runtime  # noqa: E402
-from syncd.salesforce.config import SalesforceSettings  # noqa: E402
 from syncd.sandbox import SandboxOrg, SandboxServer, serve_sandbox  # noqa: E402
 from syncd.sandbox.dataset import synthetic_dataset  # noqa: E402
 from syncd.settings import load_settings  # noqa: E402
@@ -70,10 +70,6 @@ def ceil_div(n: int, d: int) -> int:
     return -(-n // d)
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 @contextmanager
 def sandbox(n: int, today: date, latency: float, cert_dir: Path) -> Iterator[SandboxServer]:
     org = SandboxOrg()
@@ -85,13 +81,7 @@ def sandbox(n: int, today: date, latency: float, cert_dir: Path) -> Iterator[San
 
 
 def syncd_cycles(server: SandboxServer, state_dir: Path) -> tuple[Row, Row, FieldMapping, Policy]:
-    sf = SalesforceSettings(
-        auth="client_credentials",
-        login_url=server.login_url,
-        client_id=server.client_id,
-        client_secret=server.client_secret,
-        ca_bundle=server.ca_bundle,
-    )
+    sf = server.salesforce_settings()
     runtime = open_runtime(load_settings(salesforce=sf, state_dir=state_dir))
     try:
         cycle = Cycle(runtime.client, runtime.store, runtime.mapping, runtime.policy)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import SecretStr
 from rich.console import Console
 
 from syncd.cycle import Cycle, CycleReport
@@ -53,13 +52,7 @@ def run_demo(
             f"Sandbox org listening on {server.instance_url} "
             f"(TLS from a local CA: {server.ca_bundle})"
         )
-        sf = SalesforceSettings(
-            auth="client_credentials",
-            login_url=server.login_url,
-            client_id=server.client_id,
-            client_secret=SecretStr(server.client_secret),
-            ca_bundle=server.ca_bundle,
-        )
+        sf = server.salesforce_settings()
         runtime = open_runtime(demo_settings(state_dir, sf), OrgClient(sf))
         runtime.policy = with_demo_owners(runtime.policy)
         try:

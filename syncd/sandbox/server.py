@@ -21,11 +21,13 @@ from typing import Any
 
 import structlog
 import uvicorn
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from syncd.salesforce.config import SalesforceSettings
 from syncd.sandbox.api import DAILY_MAX, Api, call_kind
 from syncd.sandbox.faults import Faults
 from syncd.sandbox.oauth import Credentials, TokenIssuer
@@ -149,6 +151,16 @@ class SandboxServer:
         """Calls that count against the API allocation (logins do not)."""
         with self._app._lock:
             return sum(n for kind, n in self._app.calls.items() if kind != "token")
+
+    def salesforce_settings(self) -> SalesforceSettings:
+        """How syncd connects to this org: client credentials, trusting the local CA."""
+        return SalesforceSettings(
+            auth="client_credentials",
+            login_url=self.login_url,
+            client_id=self.client_id,
+            client_secret=SecretStr(self.client_secret),
+            ca_bundle=self.ca_bundle,
+        )
 
     def consume_api(self, requests: int) -> None:
         """Other integrations' use of the org's daily allowance (for budget tests)."""

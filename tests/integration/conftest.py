@@ -12,7 +12,6 @@ from syncd.cycle import Cycle, CycleReport
 from syncd.demo import with_demo_owners
 from syncd.runtime import Runtime, open_runtime
 from syncd.salesforce import OrgClient
-from syncd.salesforce.config import SalesforceSettings
 from syncd.salesforce.retry import RetryPolicy
 from syncd.sandbox import SandboxOrg, SandboxServer, serve_sandbox
 from syncd.sandbox.dataset import demo_dataset
@@ -46,19 +45,9 @@ def server(org: SandboxOrg, cert_dir: Path) -> Iterator[SandboxServer]:
         yield running
 
 
-def sf_settings(server: SandboxServer) -> SalesforceSettings:
-    return SalesforceSettings(
-        auth="client_credentials",
-        login_url=server.login_url,
-        client_id=server.client_id,
-        client_secret=server.client_secret,
-        ca_bundle=server.ca_bundle,
-    )
-
-
 @pytest.fixture
 def runtime(server: SandboxServer, tmp_path: Path) -> Iterator[Runtime]:
-    sf = sf_settings(server)
+    sf = server.salesforce_settings()
     settings = load_settings(salesforce=sf, state_dir=tmp_path / "state")
     rt = open_runtime(settings, OrgClient(sf, retry=NO_WAIT))
     rt.policy = with_demo_owners(rt.policy)

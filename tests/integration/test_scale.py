@@ -15,7 +15,7 @@ from syncd.sandbox import SandboxOrg, serve_sandbox
 from syncd.sandbox.dataset import synthetic_dataset
 from syncd.settings import load_settings
 
-from .conftest import NO_WAIT, sf_settings
+from .conftest import NO_WAIT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -33,7 +33,7 @@ def big_server(cert_dir: Path) -> Iterator:
 
 
 def test_5000_opportunities_sync_at_the_lower_bound(big_server, tmp_path: Path) -> None:
-    sf = sf_settings(big_server)
+    sf = big_server.salesforce_settings()
     runtime = open_runtime(
         load_settings(salesforce=sf, state_dir=tmp_path / "state"), OrgClient(sf, retry=NO_WAIT)
     )

@@ -12,7 +12,6 @@ import pytest
 import requests
 
 from syncd.salesforce import OrgClient
-from syncd.salesforce.config import SalesforceSettings
 from syncd.salesforce.retry import RetryPolicy
 from syncd.sandbox import SandboxOrg, SandboxServer, serve_sandbox
 from syncd.sandbox.tls import ensure_certificates
@@ -398,13 +397,7 @@ def test_org_client_queries_and_updates_over_https(
     server: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", requests.certs.where())  # the setting must win
-    settings = SalesforceSettings(
-        auth="client_credentials",
-        login_url=server.login_url,
-        client_id=server.client_id,
-        client_secret=server.client_secret,
-        ca_bundle=server.ca_bundle,
-    )
+    settings = server.salesforce_settings()
     client = OrgClient(settings, retry=RetryPolicy(initial_wait=0, max_wait=0, jitter=0))
     rows = list(client.query("SELECT Id, Name FROM Account WHERE IsPartner = true"))
     assert rows == [{"Id": PARTNER, "Name": "Partner Co"}]
