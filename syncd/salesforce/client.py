@@ -8,10 +8,12 @@ place (``errors.py``), writes only through sObject Collections (≤ 200 records 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from datetime import datetime
 from functools import partial
 from types import MappingProxyType
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import requests
 import structlog
@@ -19,6 +21,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
 from syncd.errors import FatalSyncError
+from syncd.salesforce import bulk
 from syncd.salesforce.auth import build_salesforce, obtain_token
 from syncd.salesforce.config import SalesforceSettings
 from syncd.salesforce.errors import classify, is_invalid_session
@@ -60,6 +63,7 @@ class OrgClient:
             self._meter = ApiMeter()
             self._meter.install(session)
         self._sf: Salesforce | None = None
+        self._field_types: dict[str, dict[str, str]] = {}  # describe per object, kept for life
 
     # -- connection ---------------------------------------------------------------
 
@@ -99,6 +103,11 @@ class OrgClient:
     # -- accounting ---------------------------------------------------------------
 
     @property
+    def server_time(self) -> datetime | None:
+        """The org's clock at the last answer (its ``Date`` header; whole seconds)."""
+        return self._meter.server_time
+
+    @property
     def usage(self) -> ApiUsage | None:
         """Org-wide daily usage from the last ``Sforce-Limit-Info`` header seen."""
         return self._meter.usage
@@ -130,6 +139,17 @@ class OrgClient:
         result = self._call(
             "query", lambda sf: sf.query(soql, include_deleted=include_deleted, **kwargs)
         )
+        yield from self._pages_from(result, kwargs)
+
+    def open_query(self, soql: str) -> tuple[int, Generator[list[dict[str, Any]], None, None]]:
+        """Run the first call now: (totalSize, the pages). Lets a reader size a result."""
+        result = self._call("query", lambda sf: sf.query(soql))
+        return int(result.get("totalSize") or 0), self._pages_from(result, {})
+
+    def _pages_from(
+        self, result: Mapping[str, Any], kwargs: dict[str, Any]
+    ) -> Generator[list[dict[str, Any]], None, None]:
+        """The pages of a query result, its first page given, the rest by query_more."""
         while True:
             records = [_strip(r) for r in result.get("records") or ()]
             if records:
@@ -143,6 +163,41 @@ class OrgClient:
         """Records of ``soql``, page after page."""
         for page in self.query_pages(soql, **kwargs):
             yield from page
+
+    def bulk_query_pages(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = False,
+        page_records: int = 50_000,
+        poll_seconds: float = 0.2,
+        timeout_seconds: float = 3600.0,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Like ``query_pages`` through a Bulk API 2.0 job: one page per results call.
+
+        Costs one describe per object (cached), one job, its status polls and one call per
+        ``page_records`` rows. A Failed/Aborted job raises ``bulk.BulkJobFailed``.
+        """
+        if page_records < 1:
+            raise ValueError(f"page_records must be at least 1; got {page_records}")
+        sobject = bulk.sobject_of(soql)
+        query = bulk.BulkQuery(
+            soql=soql,
+            sobject=sobject,
+            types=self.field_types(sobject),
+            include_deleted=include_deleted,
+            page_records=page_records,
+            poll_seconds=poll_seconds,
+            timeout_seconds=timeout_seconds,
+        )
+        yield from bulk.run(self._call, query)
+
+    def field_types(self, sobject: str) -> dict[str, str]:
+        """Lower-case field name -> describe type; one describe per object per client."""
+        key = sobject.lower()
+        if key not in self._field_types:
+            self._field_types[key] = bulk.field_types(self.describe(sobject))
+        return self._field_types[key]
 
     def describe(self, sobject: str) -> dict[str, Any]:
         name = identifier(sobject, "object")
@@ -225,6 +280,56 @@ class OrgClient:
         if not isinstance(body, dict) or not isinstance(body.get("compositeResponse"), list):
             raise FatalSyncError("Salesforce's composite answer has no compositeResponse list")
         return list(body["compositeResponse"])
+
+    def query_batch(
+        self, queries: Mapping[str, tuple[str, bool]]
+    ) -> dict[str, Iterator[list[dict[str, Any]]]]:
+        """Run up to 25 queries in ONE composite call: name -> (soql, include_deleted).
+
+        Returns name -> pages, lazily: the first page of each came in the composite
+        answer; later pages (results over 2,000 rows) cost a query_more each. This is what
+        makes an idle incremental cycle a single API call.
+        """
+        if not 0 < len(queries) <= COMPOSITE_SIZE:
+            raise ValueError(f"query_batch takes 1 to 25 queries; got {len(queries)}")
+        version = str(self._connected().sf_version)
+        subrequests = [
+            {
+                "method": "GET",
+                "url": _query_url(version, soql, deleted=deleted),
+                "referenceId": _reference(index),
+            }
+            for index, (soql, deleted) in enumerate(queries.values())
+        ]
+        answers = {a.get("referenceId"): a for a in self.composite(subrequests)}
+        pages: dict[str, Iterator[list[dict[str, Any]]]] = {}
+        for index, name in enumerate(queries):
+            answer = answers.get(_reference(index))
+            if answer is None:
+                raise FatalSyncError(f"Salesforce's composite answer lacks the query for {name}")
+            status, body = answer.get("httpStatusCode"), answer.get("body")
+            if status != 200 or not isinstance(body, dict):
+                raise FatalSyncError(
+                    f"the change query for {name} failed ({status}): {_first_error(body)}"
+                )
+            pages[name] = self._pages_from(body, {})
+        return pages
+
+
+def _query_url(version: str, soql: str, *, deleted: bool) -> str:
+    return (
+        f"/services/data/v{version}/{'queryAll' if deleted else 'query'}?{urlencode({'q': soql})}"
+    )
+
+
+def _reference(index: int) -> str:
+    return f"q{index}"
+
+
+def _first_error(body: Any) -> str:
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        return f"{body[0].get('errorCode', '')}: {body[0].get('message', '')}"
+    return str(body)[:200]
 
 
 def _restful(sf: Salesforce, *, path: str, method: str = "GET", **kwargs: Any) -> Any:

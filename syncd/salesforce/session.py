@@ -9,7 +9,10 @@ over the environment. simple-salesforce never sets a timeout, so the session sup
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -46,13 +49,36 @@ def request_kind(url: str) -> str:
         return "composite"
     if head == "limits":
         return "limits"
+    if head == "jobs":
+        return _bulk_kind(tail)
     if head == "sobjects":
         return "describe" if not tail or rest.endswith("/describe") else "sobject"
     return head or "other"
 
 
+def _bulk_kind(tail: str) -> str:
+    """``jobs/query`` -> bulk_job, ``jobs/query/{id}`` -> bulk_status, ``.../results``."""
+    kind, _, rest = tail.partition("/")
+    if kind != "query":
+        return "bulk_ingest" if kind == "ingest" else "bulk_other"
+    if not rest:
+        return "bulk_job"
+    return "bulk_results" if rest.endswith("/results") else "bulk_status"
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
 class ApiMeter:
-    """Counts responses by kind and remembers the last ``Sforce-Limit-Info`` usage.
+    """Counts responses by kind; remembers the last ``Sforce-Limit-Info`` usage and the
+    org's clock (the ``Date`` header), which incremental watermarks are taken from.
 
     Installed as a ``requests`` response hook, so it sees every response, including
     error responses (they count against the allocation too) and retried attempts.
@@ -61,9 +87,15 @@ class ApiMeter:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.usage: ApiUsage | None = None
+        self.server_time: datetime | None = None
+        self._lock = threading.Lock()  # writes run on several threads at once
 
     def record(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self.counts[request_kind(response.request.url or response.url)] += 1
+        kind = request_kind(response.request.url or response.url)
+        with self._lock:
+            self.counts[kind] += 1
+        if kind != "auth":
+            self.server_time = _http_date(response.headers.get("Date")) or self.server_time
         header = response.headers.get("Sforce-Limit-Info")
         if header:
             self.usage = parse_limit_info(header) or self.usage

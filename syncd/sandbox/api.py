@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from syncd.sandbox.bulk import BulkJobs
 from syncd.sandbox.composite import run_composite
 from syncd.sandbox.org import SandboxOrg
 from syncd.sandbox.reply import NOT_FOUND, Call, Reply, fail
@@ -42,6 +43,8 @@ def call_kind(method: str, path: str) -> str:
         return "query_more" if len(parts) > 1 else "query"
     if head == "limits":
         return "limits"
+    if head == "jobs":
+        return _bulk_kind(method, parts[1:])
     if head == "composite":
         if parts[1:2] == ["sobjects"]:
             if len(parts) > 2:
@@ -52,6 +55,16 @@ def call_kind(method: str, path: str) -> str:
     if head == "sobjects":
         return _sobject_kind(method, parts[1:])
     return "resources" if not parts else "other"
+
+
+def _bulk_kind(method: str, parts: list[str]) -> str:
+    if parts[:1] != ["query"]:
+        return "other"
+    if len(parts) == 1:
+        return "bulk_job" if method == "POST" else "other"
+    if len(parts) == 3 and parts[2] == "results":
+        return "bulk_results"
+    return {"GET": "bulk_status", "DELETE": "bulk_delete"}.get(method, "other")
 
 
 def _sobject_kind(method: str, parts: list[str]) -> str:
@@ -74,6 +87,7 @@ class Api:
         self._cursors: dict[str, list[dict[str, Any]]] = {}
         self._cursor_count = 0
         self._lock = threading.Lock()
+        self.bulk = BulkJobs(org, lambda: self.today() if self.today else None)
         # Wired by the server: per-record faults, and API usage for limits/.
         self.forced: Callable[[str], str | None] = lambda record_id: None
         self.used: Callable[[], int] = lambda: 0
@@ -107,6 +121,8 @@ class Api:
             return self.query if len(parts) == 1 else self.query_more
         if head == "limits" and method == "GET":
             return self.limits
+        if head == "jobs":
+            return self.bulk.route(method, parts[1:])
         if head == "composite" and len(parts) == 1 and method == "POST":
             return self.composite
         if head == "composite" and parts[1:2] == ["sobjects"]:
@@ -147,7 +163,8 @@ class Api:
             compiled = compile_query(soql, self.today() if self.today else None)
         except SoqlError as exc:
             return fail(400, exc.code, exc.message)
-        rows = self.org.query(compiled)
+        # queryAll also returns tombstones (IsDeleted=true); query never does.
+        rows = self.org.query(compiled, include_deleted=call.parts[0] == "queryAll")
         if compiled.count:
             return Reply(200, {"totalSize": len(rows), "done": True, "records": []})
         typed = [_with_attributes(compiled.sobject, call.version, r) for r in rows]

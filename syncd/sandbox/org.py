@@ -4,23 +4,30 @@ One lock guards everything (the HTTP server runs handlers on several threads and
 edit the org "in the UI" at the same time). Records are stored in Salesforce's JSON
 form with every schema field present. ``SystemModstamp`` is strictly increasing across
 all writes, so a watermark query ``SystemModstamp > t`` is exact.
+
+Deleting keeps a tombstone (IsDeleted=true, audit fields moved) in a table of its own:
+``query`` never sees tombstones, ``query(include_deleted=True)`` (queryAll) does.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from syncd.sandbox.org_support import (
+    CASCADE,
     Transaction,
+    check_merge,
     failed,
     fault_error,
     given_value,
     id18,
     load_id,
+    merge_references,
     raise_on,
+    tombstone,
 )
 from syncd.sandbox.records import (
     SYSTEM_NAMES,
@@ -45,6 +52,8 @@ _ONE_MS = timedelta(milliseconds=1)
 
 Forced = Callable[[str], str | None]  # id -> an error code a fault injects, or None
 Result = dict[str, Any]
+# (table, sobject, id, previous value): table is "live" or "dead" (tombstones).
+UndoLog = list[tuple[str, str, str, dict[str, Any] | None]]
 
 
 class DatasetLike(Protocol):
@@ -63,14 +72,16 @@ class SandboxOrg:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._data: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in SCHEMA}
-        self._where: dict[str, str] = {}  # id -> sobject
-        self._deleted: set[str] = set()
+        self._where: dict[str, str] = {}  # id -> sobject, live records only
+        self._tombs: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in SCHEMA}
+        self._deleted: dict[str, str] = {}  # id -> sobject, tombstones only
+        self._arrival: dict[str, int] = {}  # id -> first-stored order, kept across rollback
         self._unique: dict[tuple[str, str], dict[Any, str]] = {
             (o.name, f): {} for o in SCHEMA.values() for f in o.unique_fields
         }
         self._next_number: dict[str, int] = {}
         self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
-        self._undo: list[tuple[str, str, dict[str, Any] | None]] | None = None
+        self._undo: UndoLog | None = None
 
     # -- admin / test API ---------------------------------------------------------------
 
@@ -114,9 +125,25 @@ class SandboxOrg:
             self._put(obj, {**current, **cleaned}, ADMIN_USER_ID, created=False)
 
     def delete(self, sobject: str, record_id: str) -> None:
+        """An admin delete in the UI: leaves a tombstone; an Account takes its deals along."""
         obj = self._schema(sobject)
         with self._lock:
-            self._remove(obj.name, self._require(obj, record_id)["Id"])
+            self._remove(obj.name, self._require(obj, record_id)["Id"], ADMIN_USER_ID)
+
+    def merge(self, sobject: str, master_id: str, losing_ids: Sequence[str]) -> None:
+        """Merge Accounts as an admin would: related records move to the master, then the
+        losers are deleted, their tombstones naming the master in MasterRecordId."""
+        obj = self._schema(sobject)
+        with self._lock:
+            master = self._require(obj, master_id)["Id"]
+            losers = [self._require(obj, raw)["Id"] for raw in losing_ids]
+            check_merge(obj.name, master, losers)
+            for name, field in merge_references(obj.name):
+                self._repoint(name, field, set(losers), master)
+            # Salesforce stamps the master too: a merge is an edit of it.
+            self._put(obj, dict(self._data[obj.name][master]), ADMIN_USER_ID)
+            for loser in losers:
+                self._remove(obj.name, loser, ADMIN_USER_ID, master=master)
 
     def sobject_of(self, record_id: str) -> str | None:
         """Which object holds this Id now (None when absent or malformed)."""
@@ -129,10 +156,16 @@ class SandboxOrg:
 
     # -- API operations -------------------------------------------------------------------
 
-    def query(self, compiled: CompiledQuery) -> list[dict[str, Any]]:
-        """Run a compiled query; the result is a snapshot (fresh dicts of scalars)."""
+    def query(self, compiled: CompiledQuery, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Run a compiled query; the result is a snapshot (fresh dicts of scalars).
+
+        ``include_deleted`` is queryAll: tombstones match the WHERE clause like live rows.
+        """
         with self._lock:
-            return compiled.run(self._data[compiled.sobject].values())
+            rows: Iterable[dict[str, Any]] = self._data[compiled.sobject].values()
+            if include_deleted:
+                rows = [*rows, *self._tombs[compiled.sobject].values()]
+            return compiled.run(rows)
 
     def write(
         self,
@@ -231,7 +264,7 @@ class SandboxOrg:
         code = forced(record_id)
         if code:
             return failed(record_id, [fault_error(code, record_id)])
-        self._remove(sobject, record_id)
+        self._remove(sobject, record_id, INTEGRATION_USER_ID)
         return {"id": record_id, "success": True, "errors": []}
 
     # -- storage primitives ---------------------------------------------------------------
@@ -253,11 +286,11 @@ class SandboxOrg:
         self._store(obj.name, record["Id"], record)
 
     def _store(self, sobject: str, record_id: str, record: dict[str, Any] | None) -> None:
-        """The one place records change, so the undo log and indexes stay in step."""
+        """The one place live records change, so the undo log and indexes stay in step."""
         table = self._data[sobject]
         previous = table.get(record_id)
         if self._undo is not None:
-            self._undo.append((sobject, record_id, previous))
+            self._undo.append(("live", sobject, record_id, previous))
         for (name, field), index in self._unique.items():
             if name != sobject:
                 continue
@@ -268,20 +301,55 @@ class SandboxOrg:
         if record is None:
             table.pop(record_id, None)
             self._where.pop(record_id, None)
-            self._deleted.add(record_id)
         else:
             table[record_id] = record
             self._where[record_id] = sobject
-            self._deleted.discard(record_id)
+            self._arrival.setdefault(record_id, len(self._arrival))
 
-    def _remove(self, sobject: str, record_id: str) -> None:
-        self._store(sobject, record_id, None)
+    def _bury(self, sobject: str, record_id: str, tomb: dict[str, Any] | None) -> None:
+        """The one place tombstones change (None: the record is not deleted)."""
+        table = self._tombs[sobject]
+        if self._undo is not None:
+            self._undo.append(("dead", sobject, record_id, table.get(record_id)))
+        if tomb is None:
+            table.pop(record_id, None)
+            self._deleted.pop(record_id, None)
+        else:
+            table[record_id] = tomb
+            self._deleted[record_id] = sobject
 
-    def _rollback(self, log: list[tuple[str, str, dict[str, Any] | None]]) -> None:
-        for sobject, record_id, previous in reversed(log):
+    def _remove(
+        self, sobject: str, record_id: str, user: str, *, master: str | None = None
+    ) -> None:
+        """Delete a live record and its cascade, children first; each leaves a tombstone."""
+        for child, field in CASCADE.get(sobject, ()):
+            doomed = [i for i, r in self._data[child].items() if r.get(field) == record_id]
+            for child_id in doomed:
+                self._remove(child, child_id, user)
+        record = self._data[sobject][record_id]
+        self._store(sobject, record_id, None)  # also frees its unique values
+        self._bury(sobject, record_id, tombstone(record, self._stamp(), user, master))
+
+    def _repoint(self, sobject: str, field: str, losers: set[str], master: str) -> None:
+        obj = self._schema(sobject)
+        moving = [r for r in self._data[sobject].values() if r.get(field) in losers]
+        for record in moving:
+            # The master's own link to a loser (its ParentId) would point it at itself.
+            value = None if record["Id"] == master else master
+            self._put(obj, {**record, field: value}, ADMIN_USER_ID)
+
+    def _rollback(self, log: UndoLog) -> None:
+        revived: set[str] = set()
+        for table, sobject, record_id, previous in reversed(log):
+            if table == "dead":
+                self._bury(sobject, record_id, previous)
+                continue
+            if previous is not None and record_id not in self._data[sobject]:
+                revived.add(sobject)
             self._store(sobject, record_id, previous)
-            if previous is None:
-                self._deleted.discard(record_id)  # it never existed
+        for sobject in revived:  # an undone delete goes back to its place, not the end
+            rows = self._data[sobject]
+            self._data[sobject] = dict(sorted(rows.items(), key=lambda i: self._arrival[i[0]]))
 
     def _stamp(self) -> str:
         now = self._clock().astimezone(UTC)
@@ -291,7 +359,10 @@ class SandboxOrg:
 
     def _new_id(self, obj: ObjectSchema) -> str:
         number = self._next_number.get(obj.key_prefix, _GENERATED_BASE)
-        while make_id(obj.key_prefix, number) in self._where:
+        # Tombstone Ids stay taken: Salesforce never reuses an Id.
+        while (candidate := make_id(obj.key_prefix, number)) in self._where or (
+            candidate in self._deleted
+        ):
             number += 1
         self._next_number[obj.key_prefix] = number + 1
         return make_id(obj.key_prefix, number)
@@ -305,8 +376,8 @@ class SandboxOrg:
         raise_on(errors, what)
         record = {**blank_record(obj), **cleaned}
         record_id = load_id(obj, given.get("Id"), what) or self._new_id(obj)
-        if record_id in self._where:
-            raise ValueError(f"{what}: Id {record_id} is already in the org")
+        if record_id in self._where or record_id in self._deleted:
+            raise ValueError(f"{what}: Id {record_id} is already in the org (or its recycle bin)")
         record["Id"] = record_id
         raise_on(self._unique_errors(obj, cleaned, None), what)
         if not admin_edit:  # a dataset may say when and by whom a record was made

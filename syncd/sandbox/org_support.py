@@ -1,11 +1,13 @@
-"""Helpers of SandboxOrg: the allOrNone transaction, result shapes, Id and load checks."""
+"""Helpers of SandboxOrg: the allOrNone transaction, result shapes, Id and load checks,
+cascade and merge rules, tombstones."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from syncd.sandbox.records import RecordErrors, error
-from syncd.sandbox.schema import PREFIX_TO_OBJECT, ObjectSchema
+from syncd.sandbox.records import SYSTEM_NAMES, RecordErrors, error
+from syncd.sandbox.schema import PREFIX_TO_OBJECT, SCHEMA, ObjectSchema
 from syncd.sandbox.values import ValueProblem, coerce
 from syncd.sfid import InvalidSalesforceId, to_18
 
@@ -86,3 +88,50 @@ def given_value(obj: ObjectSchema, name: str, value: Any, what: str) -> Any:
         return coerce(obj.fields[name], value, obj.name)
     except ValueProblem as problem:
         raise ValueError(f"{what}: {problem}") from None
+
+
+# Deleting a parent deletes these children too (sobject -> (child sobject, lookup field)),
+# as Salesforce does for an Account's Opportunities.
+CASCADE: dict[str, tuple[tuple[str, str], ...]] = {"Account": (("Opportunity", "AccountId"),)}
+MERGEABLE = frozenset({"Account"})
+MAX_MERGE_LOSERS = 2  # Salesforce merges at most three records in one call
+
+
+def merge_references(target: str) -> tuple[tuple[str, str], ...]:
+    """(sobject, field) pairs a merge re-points: every data lookup to ``target``.
+
+    Salesforce re-parents all related records, custom lookups included; audit fields,
+    MasterRecordId and Users (portal users are never re-parented) are left alone.
+    """
+    return tuple(
+        (obj.name, field.name)
+        for obj in SCHEMA.values()
+        if obj.name != "User"
+        for field in obj
+        if target in field.reference_to
+        and field.name not in SYSTEM_NAMES
+        and field.name != "MasterRecordId"
+    )
+
+
+def check_merge(sobject: str, master: str, losers: Sequence[str]) -> None:
+    """Refuse merges Salesforce refuses, naming the records."""
+    if sobject not in MERGEABLE:
+        raise ValueError(f"the sandbox org merges only {', '.join(sorted(MERGEABLE))}, "
+                         f"not {sobject}")  # fmt: skip
+    if not 1 <= len(losers) <= MAX_MERGE_LOSERS:
+        raise ValueError(f"a merge takes 1 to {MAX_MERGE_LOSERS} losing records, got "
+                         f"{len(losers)}")  # fmt: skip
+    if master in losers or len(set(losers)) != len(losers):
+        raise ValueError(f"merge of {sobject} {master}: the master and each loser must be "
+                         f"different records, got losers {list(losers)}")  # fmt: skip
+
+
+def tombstone(record: Mapping[str, Any], stamp: str, user: str,
+              master: str | None) -> dict[str, Any]:  # fmt: skip
+    """The deleted row queryAll shows: deleting is a modification, so the audit moves."""
+    dead = {**record, "IsDeleted": True, "SystemModstamp": stamp, "LastModifiedDate": stamp,
+            "LastModifiedById": user}  # fmt: skip
+    if master is not None:
+        dead["MasterRecordId"] = master
+    return dead

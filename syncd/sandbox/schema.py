@@ -83,7 +83,8 @@ def _bool(name: str, *, writable: bool = True) -> Field:
 
 SYSTEM_FIELDS = (
     Field("Id", "id", createable=False, updateable=False, length=18),
-    _sys("IsDeleted", "boolean"),
+    # Live rows say false; only queryAll's tombstones say true.
+    Field("IsDeleted", "boolean", createable=False, updateable=False, default=False),
     _sys("CreatedDate", "datetime"),
     _sys("CreatedById", "reference", ("User",)),
     _sys("LastModifiedDate", "datetime"),
@@ -108,6 +109,8 @@ ACCOUNT = (
     _pick("RoE_Engagement_Lead__c", *ROE_LEAD),
     _ref("RoE_Lead_Partner__c", "Account"),
     _str("RoE_Reason__c"),
+    # Set on a merge loser's tombstone: the Account it was merged into.
+    _sys("MasterRecordId", "reference", ("Account",)),
 )
 
 OPPORTUNITY = (

@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from syncd.salesforce.config import SalesforceSettings
 from syncd.sandbox.api import DAILY_MAX, Api, call_kind
+from syncd.sandbox.bulk import BulkJobs
 from syncd.sandbox.faults import Faults
 from syncd.sandbox.oauth import Credentials, TokenIssuer
 from syncd.sandbox.org import SandboxOrg
@@ -106,6 +107,8 @@ class SandboxApp:
             merged["Sforce-Limit-Info"] = f"api-usage={self.used()}/{DAILY_MAX}"
         if status == 204 or body is None:
             return Response(status_code=status, headers=merged)
+        if isinstance(body, str):  # Bulk 2.0 results are CSV; the reply names its type
+            return Response(body, status_code=status, headers=merged)
         return JSONResponse(body, status_code=status, headers=merged)
 
 
@@ -138,6 +141,11 @@ class SandboxServer:
     @property
     def faults(self) -> Faults:
         return self._app.faults
+
+    @property
+    def bulk(self) -> BulkJobs:
+        """Bulk 2.0 query jobs, with the knobs tests turn (polls_in_progress, fail_with)."""
+        return self._app.api.bulk
 
     @property
     def calls(self) -> Counter[str]:
