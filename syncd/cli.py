@@ -106,9 +106,15 @@ def sync(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the planned writes; write nothing.")
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Read the whole org, not just what changed since the last cycle."
+        ),
+    ] = False,
 ) -> None:
     """Run one sync cycle against the configured org and print a summary."""
-    from syncd.cycle import Cycle
+    from syncd.cycle import Cycle, CycleOptions
     from syncd.report import print_plan, print_summary
     from syncd.runtime import open_runtime
 
@@ -122,8 +128,8 @@ def sync(
                     runtime.mapping,
                     runtime.policy,
                     progress=bar,
-                    api_reserve_percent=runtime.settings.api_reserve_percent,
-                ).run(dry_run=dry_run)
+                    options=CycleOptions.from_settings(runtime.settings),
+                ).run(dry_run=dry_run, full=full)
             if dry_run:
                 print_plan(console, report.plan, report)
             print_summary(console, report, state_location=runtime.store.location)

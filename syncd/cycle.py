@@ -2,35 +2,73 @@
 
 The only module that wires the org client, the engine and the store together. The engine
 sees a snapshot and ``now``; the client sees field lists and payloads; the store sees run
-counts and watermarks. Watermarks move only after the cycle's writes are done.
+counts, watermarks and the mirror. Watermarks and the mirror move only after the
+cycle's writes are done, so a cycle that dies half way is redone from the old ones.
+
+A cycle is *full* (read everything) the first time, when forced (nightly reconcile,
+``--full``, a whole-org resync), after a mapping change or a dry run; otherwise it is
+*incremental*: one composite call reads what changed since the watermarks, the org
+state (in memory, or rebuilt from the mirror) moves on, and only what the changes
+cascade to is re-evaluated (``syncd.cascade``). A rules change or a new day (time
+decides registrations and enforcement dates) re-evaluates everything, from memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
+from syncd.cascade import Changes, Scope, affected, everything
 from syncd.domain import Decisions, Snapshot
 from syncd.enforcement import Enforcement, EnforcementRules, LedgerEntry, Rung, reconcile
 from syncd.engine import evaluate
 from syncd.errors import FatalSyncError, SyncdError
 from syncd.mapping import FieldMapping, task_closing_values, task_values
+from syncd.orgstate import OrgState
 from syncd.plan import Plan, RecordWrite, plan_writes
 from syncd.policy import Policy
-from syncd.reader import NoProgress, ProgressSink, read_org
+from syncd.reader import (
+    PARTNER_ROWS,
+    NoProgress,
+    ProgressSink,
+    ReadOptions,
+    read_changes,
+    read_org,
+)
 from syncd.salesforce import OrgClient, push_updates
-from syncd.salesforce.push import FailedRecord
+from syncd.salesforce.push import FailedRecord, PushReport
 from syncd.store import Store
 
 log = structlog.get_logger("syncd.cycle")
 
 BATCH = 200  # sObject Collections take at most 200 records a call
+# Salesforce answers these when closing a Task whose deal (and so the Task) is gone.
+GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
+
+
+@dataclass(frozen=True)
+class CycleOptions:
+    api_reserve_percent: float = 20.0  # below this share of the daily allowance: no writes
+    bulk_threshold: int = 50_000  # full reads of bigger objects use Bulk API 2.0
+    write_concurrency: int = 4  # collection calls in flight at once
+    overlap: timedelta = timedelta(minutes=5)  # re-read before each watermark
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> CycleOptions:
+        return cls(
+            api_reserve_percent=settings.api_reserve_percent,
+            bulk_threshold=settings.bulk_threshold,
+            write_concurrency=settings.write_concurrency,
+            overlap=timedelta(seconds=settings.overlap_seconds),
+        )
 
 
 @dataclass(frozen=True)
@@ -55,6 +93,9 @@ class CycleReport:
     enforcement: Enforcement | None = None  # what the ledger reconciliation planned
     tasks_opened: int = 0
     tasks_closed: int = 0
+    changed: int = 0  # incremental: records whose rule inputs changed (deletes included)
+    evaluated: int = 0  # accounts and deals decided this cycle
+    why_full: str | None = None  # why a cycle read the whole org
 
     @property
     def ok(self) -> bool:
@@ -62,10 +103,41 @@ class CycleReport:
 
 
 @dataclass
+class Pushed:
+    written: int = 0
+    failures: list[FailedRecord] = field(default_factory=list)
+    interrupted: bool = False
+    landed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # Id -> values
+
+    def add(self, batch: list[RecordWrite], report: PushReport) -> None:
+        self.written += report.succeeded
+        self.failures.extend(report.failed)
+        failed = {f.record_id for f in report.failed}
+        self.landed.extend(
+            (w.record_id, dict(w.values)) for w in batch if w.record_id not in failed
+        )
+
+
+@dataclass
 class TaskOutcome:
     opened: int = 0
     closed: int = 0
     failures: list[FailedRecord] = field(default_factory=list)
+
+
+@dataclass
+class _Work:
+    """What a cycle read and decided, whichever way it read."""
+
+    mode: str
+    state: OrgState  # the org after this cycle's reads
+    read: dict[str, int]
+    watermarks: dict[str, datetime]
+    scope: Scope | None  # None: every record
+    gone: dict[str, str]  # deals deleted or merged away -> how
+    changed: int = 0
+    why_full: str | None = None
+    commit_mirror: Callable[[], None] = lambda: None
 
 
 class Cycle:
@@ -79,7 +151,7 @@ class Cycle:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: ProgressSink | None = None,
         should_stop: Callable[[], bool] = lambda: False,
-        api_reserve_percent: float = 20.0,
+        options: CycleOptions = CycleOptions(),  # frozen, so a shared default is safe
     ):
         self.client = client
         self.store = store
@@ -88,18 +160,28 @@ class Cycle:
         self.clock = clock
         self.progress = progress or NoProgress()
         self.should_stop = should_stop
-        self.api_reserve_percent = api_reserve_percent
+        self.options = options
+        # The org as the last committed cycle left it; kept between a daemon's cycles and
+        # trusted only while the store says that cycle is still the last one.
+        self._state: OrgState | None = None
+        self._state_run: str | None = None
 
-    def run(self, *, dry_run: bool = False) -> CycleReport:
+    @property
+    def api_reserve_percent(self) -> float:
+        return self.options.api_reserve_percent
+
+    def run(self, *, dry_run: bool = False, full: bool = False) -> CycleReport:
         run_id = str(uuid.uuid4())
-        mode = "dry-run" if dry_run else "full"
         started = self.clock()
         calls_before = dict(self.client.calls)
         structlog.contextvars.bind_contextvars(run_id=run_id)
+        resyncs = self.store.pending_resyncs()
+        why_full = self._why_full(dry_run, full, resyncs)
+        mode = "dry-run" if dry_run else "full" if why_full else "incremental"
         self.store.start_run(run_id, mode, started, self.policy.version)
-        log.info("cycle.started", mode=mode, policy_version=self.policy.version)
+        log.info("cycle.started", mode=mode, why_full=why_full, policy_version=self.policy.version)
         try:
-            return self._run(run_id, mode, started, calls_before, dry_run)
+            return self._run(run_id, mode, started, calls_before, dry_run, why_full, resyncs)
         except SyncdError as exc:
             self._finish_failed(run_id, calls_before, exc)
             raise
@@ -114,6 +196,37 @@ class Cycle:
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
 
+    # -- which kind of cycle --------------------------------------------------------------
+
+    def _why_full(self, dry_run: bool, full: bool, resyncs: list[Any]) -> str | None:
+        if dry_run:
+            return "dry run"
+        if full:
+            return "requested"
+        if any(r.scope == "full" for r in resyncs):
+            return "whole-org resync queued"
+        marks = self.store.watermarks()
+        if any(name not in marks for name in self._objects()):
+            return "first cycle"
+        if self.store.get_fact("mapping_fingerprint") != mapping_fingerprint(self.mapping):
+            return "field mapping changed"
+        if self._known_state().empty:
+            return "no mirror of the org"
+        return None
+
+    def _objects(self) -> list[str]:
+        m = self.mapping
+        return [m.user.sobject, m.account.sobject, m.opportunity.sobject]
+
+    def _known_state(self) -> OrgState:
+        last = self.store.get_fact("state_run")
+        if self._state is None or self._state_run != last:
+            self._state = OrgState.from_store(self.store, self.mapping)
+            self._state_run = last
+        return self._state
+
+    # -- the cycle --------------------------------------------------------------------------
+
     def _run(
         self,
         run_id: str,
@@ -121,29 +234,35 @@ class Cycle:
         started: datetime,
         calls_before: Mapping[str, int],
         dry_run: bool,
+        why_full: str | None,
+        resyncs: list[Any],
     ) -> CycleReport:
-        resyncs = [r.id for r in self.store.pending_resyncs()]
-        pulled = read_org(self.client, self.mapping, self.progress)
+        work = self._read_all(dry_run, why_full) if why_full else self._read_changes(resyncs)
         now = self.clock()
-        before = self.store.get_fact("policy_fingerprint")
-        if before is not None and before != self.policy.fingerprint:
-            log.info("cycle.policy_changed", policy_version=self.policy.version)
-        decisions = evaluate(pulled.snapshot, self.policy, now)
+        snapshot = work.state.snapshot
+        decisions = evaluate(snapshot, self.policy, now, scope=work.scope)
         enforcement = reconcile(
-            self.store.ledger(), decisions, pulled.snapshot, enforcement_rules(self.policy), now
+            self.store.ledger(),
+            decisions,
+            snapshot,
+            enforcement_rules(self.policy),
+            now,
+            scope=None if work.scope is None else work.scope.opportunities,
+            gone=work.gone,
         )
         plan = plan_writes(
             decisions,
-            pulled.current,
+            work.state.current,
             self.mapping,
             comp_holds=enforcement.comp_holds,
-            account_extras=resync_clears(pulled.snapshot, self.mapping),
+            account_extras=resync_clears(snapshot, self.mapping, work.scope),
         )
+        evaluated = len(decisions.accounts) + len(decisions.opportunities)
         log.info(
             "cycle.planned",
             accounts=len(plan.accounts),
             opportunities=len(plan.opportunities),
-            evaluated=len(decisions.opportunities),
+            evaluated=evaluated,
         )
         written, outcome = 0, "dry-run"
         failures: list[FailedRecord] = []
@@ -152,33 +271,33 @@ class Cycle:
         if holding and not dry_run:
             outcome = "budget-hold"
         if not dry_run and not holding:
-            written, failures, interrupted = self._push(plan)
-            if not interrupted:
+            pushed = self._push(plan)
+            written, failures = pushed.written, pushed.failures
+            if not pushed.interrupted:
                 tasks = self._enforce(enforcement)
                 failures.extend(tasks.failures)
-            outcome = "interrupted" if interrupted else "partial" if failures else "success"
-            if not interrupted:
-                # Only now: a cycle that died before this point is redone from the old marks.
-                self.store.replace_mirror(pulled.raw)
-                # A full cycle re-evaluates everything, so it answers every queued resync.
-                self.store.complete_resyncs(resyncs, self.clock())
-                self.store.set_watermarks(pulled.watermarks, self.clock())
-                self.store.set_fact("policy_fingerprint", self.policy.fingerprint)
+            outcome = "interrupted" if pushed.interrupted else "partial" if failures else "success"
+            if not pushed.interrupted:
+                self._commit(run_id, work, pushed, failures, [r.id for r in resyncs], now)
         calls = _delta(self.client.calls, calls_before)
         finished = self.clock()
+        read_total = sum(work.read.values())
         self.store.finish_run(
             run_id,
             outcome=outcome,
             finished_at=finished,
-            records_read=sum(pulled.read.values()),
+            records_read=read_total,
             records_written=written,
             write_failures=len(failures),
             api_calls=sum(calls.values()),
         )
         log.info(
             "cycle.finished",
+            mode=mode,
             outcome=outcome,
-            read=sum(pulled.read.values()),
+            read=read_total,
+            changed=work.changed,
+            evaluated=evaluated,
             written=written,
             failures=len(failures),
             api_calls=sum(calls.values()),
@@ -190,19 +309,172 @@ class Cycle:
             outcome=outcome,
             started_at=started,
             finished_at=finished,
-            read=pulled.read,
+            read=work.read,
             plan=plan,
             written=written,
             failures=tuple(failures),
             api_calls=sum(calls.values()),
             api_calls_by_kind=calls,
-            snapshot=pulled.snapshot,
+            snapshot=snapshot,
             decisions=decisions,
             api_usage=(usage.used, usage.max) if usage else None,
             enforcement=enforcement,
             tasks_opened=tasks.opened,
             tasks_closed=tasks.closed,
+            changed=work.changed,
+            evaluated=evaluated,
+            why_full=why_full,
         )
+
+    def _read_all(self, dry_run: bool, why_full: str) -> _Work:
+        """Read the whole org; stage it for the mirror (a dry run leaves the store alone)."""
+        if not dry_run:
+            self.store.clear_mirror_stage()
+        options = self._read_options(bulk=self._bulk_objects())
+        sink = None if dry_run else self.store.stage_mirror
+        started = self.clock()
+        pulled = read_org(self.client, self.mapping, self.progress, options=options, sink=sink)
+        marks = dict(pulled.watermarks)
+        for name in self._objects():  # an empty object: changes from now on
+            marks.setdefault(name, started)
+        live = pulled.snapshot.opportunities
+        gone = {
+            e.opportunity_id: "deleted"
+            for e in self.store.ledger(open_only=True)
+            if e.opportunity_id not in live
+        }
+        staged = [*self._objects(), PARTNER_ROWS]
+        return _Work(
+            mode="full",
+            state=OrgState.from_read(pulled),
+            read=pulled.read,
+            watermarks=marks,
+            scope=None,
+            gone=gone,
+            why_full=why_full,
+            commit_mirror=lambda: self.store.promote_mirror(staged),
+        )
+
+    def _read_changes(self, resyncs: list[Any]) -> _Work:
+        before = self._known_state()
+        changes = read_changes(
+            self.client, self.mapping, self.store.watermarks(), self._read_options()
+        )
+        applied = before.apply(changes, self.mapping)
+        after = applied.state
+        scope = self._scope(before, after, applied.changes, applied.replan, resyncs)
+        if applied.changes.total or applied.replan:
+            log.info(
+                "cycle.changes",
+                users=len(applied.changes.users),
+                accounts=len(applied.changes.accounts),
+                opportunities=len(applied.changes.opportunities),
+                replan=len(applied.replan),
+                scope=scope.total,
+            )
+        return _Work(
+            mode="incremental",
+            state=after,
+            read=changes.read,
+            watermarks=changes.watermarks,
+            scope=scope,
+            gone=applied.deleted_deals,
+            changed=applied.changes.total,
+            commit_mirror=lambda: self.store.update_mirror(
+                applied.mirror_upserts, applied.mirror_deletes
+            ),
+        )
+
+    def _scope(
+        self,
+        before: OrgState,
+        after: OrgState,
+        changes: Changes,
+        replan: frozenset[str],
+        resyncs: list[Any],
+    ) -> Scope:
+        """What to decide: what the changes reach, or everything when the rules moved on."""
+        snapshot = after.snapshot
+        everything_because = self._re_evaluate_all()
+        if everything_because:
+            log.info("cycle.re_evaluate_all", why=everything_because)
+            return everything(snapshot)
+        named = set(self.policy.named_account_ids) ^ set(self._fact_list("named_accounts"))
+        asked = {r.record_id for r in resyncs if r.record_id}
+        retry = set(self._fact_list("retry_ids"))
+        wider = Changes(
+            users=changes.users,
+            accounts=changes.accounts | {i for i in named | asked if i in snapshot.accounts},
+            opportunities=changes.opportunities
+            | {i for i in asked | retry if i in snapshot.opportunities},
+        )
+        reached = affected(before.snapshot, snapshot, wider)
+        extra = replan | retry
+        return Scope(
+            reached.accounts | {i for i in extra if i in snapshot.accounts},
+            reached.opportunities | {i for i in extra if i in snapshot.opportunities},
+        )
+
+    def _re_evaluate_all(self) -> str | None:
+        if self.store.get_fact("rules_fingerprint") != rules_fingerprint(self.policy):
+            return "the rules changed"
+        if self.store.get_fact("evaluated_on") != self.clock().date().isoformat():
+            return "a new day (registrations expire, enforcement dates pass)"
+        return None
+
+    def _fact_list(self, key: str) -> list[str]:
+        value = self.store.get_fact(key)
+        return list(json.loads(value)) if value else []
+
+    def _read_options(self, bulk: frozenset[str] = frozenset()) -> ReadOptions:
+        return ReadOptions(
+            bulk_objects=bulk,
+            bulk_threshold=self.options.bulk_threshold,
+            overlap=self.options.overlap,
+        )
+
+    def _bulk_objects(self) -> frozenset[str]:
+        """Objects whose full read goes through Bulk API 2.0 (bigger than the threshold).
+
+        Sized by the mirror (the last cycle's count); an object of unknown size starts
+        over REST and switches when the first page's totalSize says it is big.
+        """
+        threshold = self.options.bulk_threshold
+        known = self.store.mirror_counts()
+        return frozenset(name for name in self._objects() if known.get(name, 0) > threshold)
+
+    def _commit(
+        self,
+        run_id: str,
+        work: _Work,
+        pushed: Pushed,
+        failures: list[FailedRecord],
+        resyncs: list[int],
+        now: datetime,
+    ) -> None:
+        """The cycle's writes are done: move the mirror, then the marks, then the facts.
+
+        In that order: a crash between mirror and marks re-reads changes the mirror
+        already holds (harmless); the other way round would lose them.
+        """
+        work.commit_mirror()
+        self.store.set_watermarks(work.watermarks, self.clock())
+        # A whole-org read answers every queued resync; an incremental one every targeted
+        # one (they were in its scope), and the whole-org ones wait for a full cycle.
+        self.store.complete_resyncs(resyncs, self.clock())
+        facts = {
+            "policy_fingerprint": self.policy.fingerprint,
+            "rules_fingerprint": rules_fingerprint(self.policy),
+            "named_accounts": json.dumps(sorted(self.policy.named_account_ids)),
+            "mapping_fingerprint": mapping_fingerprint(self.mapping),
+            "evaluated_on": now.date().isoformat(),
+            "retry_ids": json.dumps(sorted({f.record_id for f in failures if f.record_id})),
+            "state_run": run_id,
+        }
+        for key, value in facts.items():
+            self.store.set_fact(key, value)
+        self._state = work.state.with_written(pushed.landed)
+        self._state_run = run_id
 
     def _budget_hold(self) -> bool:
         """Below the reserve of the org's daily API allowance: read, decide, write nothing.
@@ -237,24 +509,39 @@ class Cycle:
 
     # -- push -------------------------------------------------------------------------
 
-    def _push(self, plan: Plan) -> tuple[int, list[FailedRecord], bool]:
-        written = 0
-        failures: list[FailedRecord] = []
+    def _push(self, plan: Plan) -> Pushed:
+        """Write the plan, up to ``write_concurrency`` collection calls at a time.
+
+        Waves of calls: between waves a stop request is honoured; within one, results are
+        taken in plan order, so what reaches the store never depends on thread timing.
+        """
+        pushed = Pushed()
         total = plan.total
-        for sobject, writes in (
-            (self.mapping.account.sobject, plan.accounts),
-            (self.mapping.opportunity.sobject, plan.opportunities),
-        ):
-            for start in range(0, len(writes), BATCH):
+        batches = [
+            (sobject, list(writes[start : start + BATCH]))
+            for sobject, writes in (
+                (self.mapping.account.sobject, plan.accounts),
+                (self.mapping.opportunity.sobject, plan.opportunities),
+            )
+            for start in range(0, len(writes), BATCH)
+        ]
+        width = max(1, self.options.write_concurrency)
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="syncd-write") as pool:
+            for start in range(0, len(batches), width):
                 if self.should_stop():
-                    log.warning("cycle.stop_requested", remaining=total - written - len(failures))
-                    return written, failures, True
-                batch: list[RecordWrite] = list(writes[start : start + BATCH])
-                report = push_updates(self.client, sobject, [w.payload() for w in batch])
-                written += report.succeeded
-                failures.extend(report.failed)
-                self.progress.update("push", written + len(failures), total)
-        return written, failures, False
+                    remaining = total - pushed.written - len(pushed.failures)
+                    log.warning("cycle.stop_requested", remaining=remaining)
+                    pushed.interrupted = True
+                    return pushed
+                wave = batches[start : start + width]
+                reports = pool.map(
+                    lambda job: push_updates(self.client, job[0], [w.payload() for w in job[1]]),
+                    wave,
+                )
+                for (_, batch), report in zip(wave, reports, strict=True):
+                    pushed.add(batch, report)
+                self.progress.update("push", pushed.written + len(pushed.failures), total)
+        return pushed
 
     # -- enforcement --------------------------------------------------------------------
 
@@ -287,7 +574,7 @@ class Cycle:
             for closure, result in zip(
                 closures, self.client.update(task.sobject, payload), strict=True
             ):
-                if result.success:
+                if result.success or _gone(result):  # a deleted deal takes its Tasks along
                     saved.append(closure.entry)
                     outcome.closed += 1
                 else:  # stays open in the ledger: the next cycle closes it again
@@ -311,12 +598,31 @@ class Cycle:
             log.info("cycle.will_retry_next_tick")
 
 
-def resync_clears(snapshot: Snapshot, mapping: FieldMapping) -> dict[str, dict[str, Any]]:
-    """Untick RoE_Resync_Requested__c on the accounts this (full) cycle has re-evaluated."""
+def resync_clears(
+    snapshot: Snapshot, mapping: FieldMapping, scope: Scope | None = None
+) -> dict[str, dict[str, Any]]:
+    """Untick RoE_Resync_Requested__c on the accounts this cycle re-evaluated."""
     field = mapping.account.read.resync_requested
     if not field:
         return {}
-    return {a.id: {field: False} for a in snapshot.accounts.values() if a.resync_requested}
+    accounts: Iterable[str] = snapshot.accounts if scope is None else scope.accounts
+    return {
+        key: {field: False}
+        for key in accounts
+        if key in snapshot.accounts and snapshot.accounts[key].resync_requested
+    }
+
+
+def rules_fingerprint(policy: Policy) -> str:
+    """The policy's fingerprint without the named-account list (that one cascades)."""
+    data = policy.model_dump(mode="json", exclude={"named_account_ids"})
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def mapping_fingerprint(mapping: FieldMapping) -> str:
+    """A new mapping reads other fields: the mirror no longer describes the org."""
+    return hashlib.sha256(mapping.model_dump_json().encode()).hexdigest()
 
 
 def enforcement_rules(policy: Policy) -> EnforcementRules:
@@ -344,6 +650,10 @@ def _failed(record_id: str, result: Any) -> FailedRecord:
     )
     log.warning("salesforce.record_failed", record_id=record_id, code=failure.code)
     return failure
+
+
+def _gone(result: Any) -> bool:
+    return any(e.code in GONE_CODES for e in result.errors)
 
 
 def _delta(after: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:

@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from syncd.admin import AdminContext, admin_app
-from syncd.cycle import Cycle
+from syncd.cycle import Cycle, CycleOptions
 from syncd.errors import SyncdError
 from syncd.lock import InstanceLock
 from syncd.metrics import Metrics
@@ -45,19 +45,19 @@ class Daemon:
             runtime.mapping,
             runtime.policy,
             should_stop=self.stop.is_set,
-            api_reserve_percent=runtime.settings.api_reserve_percent,
+            options=CycleOptions.from_settings(runtime.settings),
         )
         self._cycle_lock = threading.Lock()  # the cron jobs and the interval job never overlap
 
     # -- jobs ---------------------------------------------------------------------------
 
-    def tick(self, reason: str = "interval") -> None:
+    def tick(self, reason: str = "interval", full: bool = False) -> None:
         with self._cycle_lock:
             if self.stop.is_set():
                 return
             log.info("daemon.cycle", reason=reason)
             try:
-                report = self.cycle.run()
+                report = self.cycle.run(full=full)
             except SyncdError as exc:  # logged and recorded by the cycle; next tick retries
                 self.metrics.observe_failure(type(exc).__name__)
                 return
@@ -118,7 +118,7 @@ class Daemon:
         self.scheduler.add_job(
             self.tick,
             CronTrigger.from_crontab(settings.full_reconcile_cron, timezone=UTC),
-            kwargs={"reason": "nightly full reconcile"},
+            kwargs={"reason": "nightly full reconcile", "full": True},
             id="full-reconcile",
             coalesce=True,
             max_instances=1,

@@ -12,7 +12,7 @@ the n-th within the window takes the n-th rung of the ladder (capped at the top 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -98,7 +98,17 @@ def reconcile(
     snapshot: Snapshot,
     rules: EnforcementRules,
     now: datetime,
+    *,
+    scope: Collection[str] | None = None,
+    gone: Mapping[str, str] | None = None,
 ) -> Enforcement:
+    """Open, keep and close ledger entries against the decisions.
+
+    ``scope``: the deals this (incremental) cycle decided; entries of other deals stand
+    as they are. None means every deal in the snapshot was decided. ``gone``: deals
+    deleted or merged away (Id -> how), whose open entries close.
+    """
+    gone = gone or {}
     open_by_slot = {(e.opportunity_id, e.code): e for e in history if e.is_open}
     last_occurrence: dict[tuple[str, str], int] = defaultdict(int)
     for entry in history:
@@ -116,10 +126,14 @@ def reconcile(
         occurrence = last_occurrence[slot] + 1
         opened.append(_open(slot, occurrence, violation, decision, snapshot, rules, counts, now))
 
+    decided = snapshot.opportunities if scope is None else scope
     closed = [
-        Closure(replace(entry, resolved_at=now, last_seen=now), _why_resolved(entry, decisions))
+        Closure(
+            replace(entry, resolved_at=now, last_seen=now),
+            _why_resolved(entry, decisions, gone.get(entry.opportunity_id)),
+        )
         for slot, entry in sorted(open_by_slot.items())
-        if slot not in wanted and entry.opportunity_id in snapshot.opportunities
+        if slot not in wanted and (entry.opportunity_id in decided or entry.opportunity_id in gone)
     ]
     holds = _comp_holds([*history, *(e for e, _ in opened)], decisions, rules.sticky_codes)
     return Enforcement(tuple(opened), tuple(closed), tuple(seen), holds)
@@ -239,7 +253,9 @@ def _describe(
     return "\n".join(lines)
 
 
-def _why_resolved(entry: LedgerEntry, decisions: Decisions) -> str:
+def _why_resolved(entry: LedgerEntry, decisions: Decisions, gone: str | None) -> str:
+    if gone is not None:
+        return f"Resolved: the deal was {gone} in Salesforce."
     decision = decisions.opportunities.get(entry.opportunity_id)
     if decision is None:
         return "Resolved: the deal is no longer evaluated (closed lost or on a partner account)."

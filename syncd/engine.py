@@ -9,12 +9,13 @@ exception. ``trace=False`` is the fast path used by cycles and the benchmark;
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from syncd.cascade import Scope
 from syncd.domain import (
     AccountDecision,
     Decisions,
@@ -28,6 +29,8 @@ from syncd.rules.build import new_account_decision
 from syncd.rules.context import Context
 from syncd.rules.deal import decide
 from syncd.rules.named import AccountFacts
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +58,20 @@ class Explanation:
 
 
 def evaluate(
-    snapshot: Snapshot, policy: Policy, now: datetime, *, trace: bool = False
+    snapshot: Snapshot,
+    policy: Policy,
+    now: datetime,
+    *,
+    trace: bool = False,
+    scope: Scope | None = None,
 ) -> Decisions:
-    """Decide every account and opportunity of the snapshot."""
+    """Decide every account and opportunity of the snapshot, or only those in ``scope``.
+
+    A scoped evaluation still sees the whole snapshot (parents, owners, registrations on
+    other deals); it just decides fewer records. ``syncd.cascade`` says which.
+    """
     with _gc_paused():
-        return _evaluate(snapshot, policy, now, trace)
+        return _evaluate(snapshot, policy, now, trace, scope)
 
 
 @contextmanager
@@ -79,15 +91,17 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _evaluate(snapshot: Snapshot, policy: Policy, now: datetime, trace: bool) -> Decisions:
+def _evaluate(
+    snapshot: Snapshot, policy: Policy, now: datetime, trace: bool, scope: Scope | None
+) -> Decisions:
     ctx = Context(snapshot, policy, now)
     accounts: dict[str, AccountDecision] = {}
-    for key, account in snapshot.accounts.items():
+    for key, account in _chosen(snapshot.accounts, None if scope is None else scope.accounts):
         account_decision = _account_decision(ctx, key, account, trace)
         if account_decision is not None:
             accounts[key] = account_decision
     opportunities: dict[str, OpportunityDecision] = {}
-    for key, opp in snapshot.opportunities.items():
+    for key, opp in _chosen(snapshot.opportunities, None if scope is None else scope.opportunities):
         try:
             decision = decide(ctx, key, opp, [] if trace else None)
         except Exception as exc:  # totality: a record we cannot read is Review, not a crash
@@ -95,6 +109,12 @@ def _evaluate(snapshot: Snapshot, policy: Policy, now: datetime, trace: bool) ->
         if decision is not None:
             opportunities[key] = decision
     return Decisions(accounts=accounts, opportunities=opportunities, policy_version=policy.version)
+
+
+def _chosen(records: Mapping[str, T], keys: Iterable[str] | None) -> Iterable[tuple[str, T]]:
+    if keys is None:
+        return records.items()
+    return ((k, records[k]) for k in sorted(keys) if k in records)
 
 
 def _opportunity_decision(

@@ -1,28 +1,38 @@
-"""Read the org into a domain snapshot: Users, Accounts, Opportunities, page by page.
+"""Read the org: all of it (a full cycle) or what changed since the watermarks.
 
-Keeps, beside the snapshot, the values each record holds now in the fields syncd writes
-(for the diff) and the newest SystemModstamp per object (the watermark candidates).
+A full read streams Users, Accounts and Opportunities page by page — REST query pages,
+or Bulk API 2.0 result pages for objects above the bulk threshold — into the domain
+snapshot and, through ``sink``, into the store's mirror staging; the raw JSON of the org
+is never held whole. It also keeps the values each record holds now in the fields syncd
+writes (for the diff) and the newest SystemModstamp per object (the watermarks).
+
+A change read asks for every object's changes since its watermark (minus the overlap)
+in ONE composite call, deleted rows included (queryAll); only results over 2,000 rows
+cost more calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
 
 from syncd.domain import Snapshot
 from syncd.mapping import FieldMapping, to_account, to_opportunity, to_user, written_values
-from syncd.salesforce import OrgClient, pull
-from syncd.salesforce.soql import select, soql_format
-from syncd.store import Store
+from syncd.salesforce import OrgClient
+from syncd.salesforce.soql import id_chunks, select, soql_format
 
 log = structlog.get_logger("syncd.reader")
 
 # Mirror key for Opportunity Id -> primary OpportunityPartner AccountToId.
 PARTNER_ROWS = "OpportunityPartner.primary"
+WATERMARK = "SystemModstamp"
+
+Page = list[dict[str, Any]]
+Sink = Callable[[str, Page], None]  # (mirror key, records) for each page read
 
 
 class ProgressSink(Protocol):
@@ -36,30 +46,61 @@ class NoProgress:
         return None
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read: which objects go through Bulk API 2.0, and the incremental overlap."""
+
+    bulk_objects: frozenset[str] = frozenset()  # known to be big (the last cycle said so)
+    # Objects of unknown size switch to Bulk when the first REST page says they are bigger.
+    bulk_threshold: int | None = None
+    bulk_page_records: int = 50_000
+    overlap: timedelta = timedelta(minutes=5)
+
+
 @dataclass
 class OrgRead:
     snapshot: Snapshot
     current: dict[str, dict[str, Any]]  # record Id -> values of the fields syncd writes
     read: dict[str, int]  # records read per object
     watermarks: dict[str, datetime] = field(default_factory=dict)
-    # The records as read (mapped fields only), for the store's mirror.
-    raw: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    partners: dict[str, str] = field(default_factory=dict)  # opp -> primary partner row
 
 
-def read_org(client: OrgClient, mapping: FieldMapping, progress: ProgressSink) -> OrgRead:
+def account_written_fields(mapping: FieldMapping) -> list[str]:
+    fields = list(mapping.account.write.model_dump().values())
+    if mapping.account.read.resync_requested:  # syncd clears the box once it has resynced
+        fields.append(mapping.account.read.resync_requested)
+    return fields
+
+
+def opportunity_written_fields(mapping: FieldMapping) -> list[str]:
+    return list(mapping.opportunity.write.model_dump().values())
+
+
+def read_org(
+    client: OrgClient,
+    mapping: FieldMapping,
+    progress: ProgressSink,
+    *,
+    options: ReadOptions = ReadOptions(),  # frozen, so a shared default is safe
+    sink: Sink | None = None,
+) -> OrgRead:
     read: dict[str, int] = {}
     marks: dict[str, datetime] = {}
     current: dict[str, dict[str, Any]] = {}
-    raw: dict[str, list[dict[str, Any]]] = {}
+
+    started: list[datetime] = []  # the org's clock when the read began
 
     def records(sobject: str, fields: list[str]) -> Iterable[dict[str, Any]]:
         count = 0
-        kept = raw.setdefault(sobject, [])
-        for page in pull(client, sobject, fields):
+        for page in _pages(client, sobject, fields, options):
+            if not started and client.server_time is not None:
+                started.append(client.server_time)
             for record in page:
-                _note_watermark(marks, sobject, record.get("SystemModstamp"))
-                kept.append(record)
-                yield record
+                note_watermark(marks, sobject, record.get(WATERMARK))
+            if sink is not None:
+                sink(sobject, page)
+            yield from page
             count += len(page)
             progress.update(f"pull {sobject}", count)
         read[sobject] = count
@@ -70,20 +111,20 @@ def read_org(client: OrgClient, mapping: FieldMapping, progress: ProgressSink) -
         user = to_user(record, mapping)
         users[user.id] = user
 
-    account_writes = list(mapping.account.write.model_dump().values())
-    if mapping.account.read.resync_requested:  # syncd clears the box once it has resynced
-        account_writes.append(mapping.account.read.resync_requested)
+    account_writes = account_written_fields(mapping)
     accounts = {}
     for record in records(mapping.account.sobject, mapping.account_fields()):
         account = to_account(record, mapping)
         accounts[account.id] = account
         current[account.id] = written_values(record, account_writes)
 
-    partners = {}
+    partners: dict[str, str] = {}
     if mapping.opportunity.partner_source == "opportunity_partner":
-        partners = _primary_partners(client, read)
-        raw[PARTNER_ROWS] = [{"Id": k, "AccountToId": v} for k, v in partners.items()]
-    opp_writes = list(mapping.opportunity.write.model_dump().values())
+        partners = primary_partners(client, None)
+        read["OpportunityPartner"] = len(partners)
+        if sink is not None:
+            sink(PARTNER_ROWS, partner_rows(partners))
+    opp_writes = opportunity_written_fields(mapping)
     opportunities = {}
     for record in records(mapping.opportunity.sobject, mapping.opportunity_fields()):
         opp = to_opportunity(record, mapping, partner_id=partners.get(str(record.get("Id"))))
@@ -91,47 +132,147 @@ def read_org(client: OrgClient, mapping: FieldMapping, progress: ProgressSink) -
         current[opp.id] = written_values(record, opp_writes)
 
     snapshot = Snapshot(accounts=accounts, opportunities=opportunities, users=users)
-    return OrgRead(snapshot, current, read, marks, raw)
+    if started:  # a change made while a long read ran is newer than its start: next cycle
+        names = (mapping.user.sobject, mapping.account.sobject, mapping.opportunity.sobject)
+        marks = {name: started[0] for name in names}
+    return OrgRead(snapshot, current, read, marks, partners)
 
 
-def snapshot_from_mirror(store: Store, mapping: FieldMapping) -> Snapshot:
-    """The snapshot as of the last cycle, rebuilt from the store's mirror (no API calls)."""
-    users = {
-        u.id: u for u in (to_user(r, mapping) for r in store.mirror_records(mapping.user.sobject))
+def _pages(
+    client: OrgClient, sobject: str, fields: list[str], options: ReadOptions
+) -> Iterator[Page]:
+    soql = select(sobject, _with(fields, "Id", WATERMARK))
+    if sobject not in options.bulk_objects:
+        total, pages = client.open_query(soql)
+        threshold = options.bulk_threshold
+        if threshold is None or total <= threshold:
+            return pages
+        pages.close()  # one page read in vain, once: later cycles know the size
+    log.info("pull.bulk", sobject=sobject)
+    return client.bulk_query_pages(soql, page_records=options.bulk_page_records)
+
+
+# -- changes since the watermarks ------------------------------------------------------
+
+
+@dataclass
+class ChangeRead:
+    """What changed since the watermarks, as read (mapped fields, raw values)."""
+
+    records: dict[str, list[dict[str, Any]]]  # sobject -> live changed rows
+    deleted: dict[str, dict[str, str | None]]  # sobject -> deleted Id -> merged into
+    read: dict[str, int]
+    watermarks: dict[str, datetime]
+    partners: dict[str, str | None] = field(default_factory=dict)  # opp -> primary partner
+
+
+def read_changes(
+    client: OrgClient,
+    mapping: FieldMapping,
+    since: Mapping[str, datetime],
+    options: ReadOptions = ReadOptions(),  # frozen, so a shared default is safe
+) -> ChangeRead:
+    """Changes since each object's watermark minus the overlap, in one composite call."""
+
+    def change(sobject: str, fields: list[str]) -> str:
+        columns = _with(fields, "Id", WATERMARK)
+        after = soql_format(f"{WATERMARK} >= {{}}", since[sobject] - options.overlap)
+        return select(sobject, columns, where=after, order_by=WATERMARK)
+
+    account_fields = [*mapping.account_fields(), *_merge(mapping)]
+    opportunity_fields = [*mapping.opportunity_fields(), "IsDeleted"]
+    queries = {
+        mapping.user.sobject: (change(mapping.user.sobject, mapping.user_fields()), False),
+        mapping.account.sobject: (change(mapping.account.sobject, account_fields), True),
+        mapping.opportunity.sobject: (
+            change(mapping.opportunity.sobject, opportunity_fields),
+            True,
+        ),
     }
-    accounts = {
-        a.id: a
-        for a in (to_account(r, mapping) for r in store.mirror_records(mapping.account.sobject))
-    }
-    partners = {r["Id"]: r["AccountToId"] for r in store.mirror_records(PARTNER_ROWS)}
-    opportunities = {
-        o.id: o
-        for o in (
-            to_opportunity(r, mapping, partner_id=partners.get(str(r.get("Id"))))
-            for r in store.mirror_records(mapping.opportunity.sobject)
-        )
-    }
-    return Snapshot(accounts=accounts, opportunities=opportunities, users=users)
-
-
-def _primary_partners(client: OrgClient, read: dict[str, int]) -> dict[str, str]:
-    """Opportunity Id -> AccountToId of its primary OpportunityPartner row."""
-    soql = select(
-        "OpportunityPartner",
-        ["OpportunityId", "AccountToId"],
-        where=soql_format("IsPrimary = {}", True),
+    by_partner_rows = mapping.opportunity.partner_source == "opportunity_partner"
+    if by_partner_rows:
+        queries["OpportunityPartner"] = (change("OpportunityPartner", ["OpportunityId"]), True)
+    pages = client.query_batch(queries)
+    asked_at = client.server_time  # the composite ran the queries just before this answer
+    out = ChangeRead(records={}, deleted={}, read={}, watermarks={})
+    touched_deals: set[str] = set()
+    for name, answer in pages.items():
+        live: list[dict[str, Any]] = out.records.setdefault(name, [])
+        gone: dict[str, str | None] = out.deleted.setdefault(name, {})
+        count = 0
+        for page in answer:
+            count += len(page)
+            for record in page:
+                note_watermark(out.watermarks, name, record.get(WATERMARK))
+                if name == "OpportunityPartner":
+                    touched_deals.add(str(record.get("OpportunityId")))
+                elif record.get("IsDeleted") is True:
+                    gone[str(record["Id"])] = record.get("MasterRecordId")
+                else:
+                    live.append(_without(record, "IsDeleted", "MasterRecordId"))
+        out.read[name] = count
+    if asked_at is not None:
+        # Next time from when this read ran (less the overlap), not from the newest row:
+        # rows changed just before it are then re-read once, not at every idle cycle.
+        for name in queries:
+            mark = out.watermarks.get(name)
+            out.watermarks[name] = max(mark, asked_at) if mark else asked_at
+    if by_partner_rows and touched_deals:
+        found = primary_partners(client, sorted(touched_deals))
+        out.partners = {deal: found.get(deal) for deal in touched_deals}
+    log.info(
+        "pull.changes",
+        **{name: len(rows) for name, rows in out.records.items()},
+        deleted=sum(len(d) for d in out.deleted.values()),
     )
+    return out
+
+
+def _merge(mapping: FieldMapping) -> list[str]:
+    # Salesforce marks an account lost in a merge with the winner's Id.
+    return (
+        ["IsDeleted", "MasterRecordId"] if mapping.account.sobject == "Account" else ["IsDeleted"]
+    )
+
+
+def _without(record: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in names}
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def primary_partners(client: OrgClient, opportunity_ids: list[str] | None) -> dict[str, str]:
+    """Opportunity Id -> AccountToId of its primary OpportunityPartner row (all, or some)."""
+    primary = soql_format("IsPrimary = {}", True)
+    if opportunity_ids is None:
+        wheres = [primary]
+    else:
+        wheres = [
+            f"{primary} AND {soql_format('OpportunityId IN {}', chunk)}"
+            for chunk in id_chunks(opportunity_ids)
+        ]
     partners: dict[str, str] = {}
-    count = 0
-    for record in client.query(soql):
-        count += 1
-        if record.get("OpportunityId") and record.get("AccountToId"):
-            partners[record["OpportunityId"]] = record["AccountToId"]
-    read["OpportunityPartner"] = count
+    for where in wheres:
+        soql = select("OpportunityPartner", ["OpportunityId", "AccountToId"], where=where)
+        for record in client.query(soql):
+            if record.get("OpportunityId") and record.get("AccountToId"):
+                partners[record["OpportunityId"]] = record["AccountToId"]
     return partners
 
 
-def _note_watermark(marks: dict[str, datetime], sobject: str, value: Any) -> None:
+def partner_rows(partners: Mapping[str, str | None]) -> Page:
+    return [{"Id": k, "AccountToId": v} for k, v in partners.items() if v]
+
+
+def snapshot_from_mirror(store: Any, mapping: FieldMapping) -> Snapshot:
+    """The snapshot as of the last cycle, rebuilt from the store's mirror (no API calls)."""
+    from syncd.orgstate import OrgState  # the state module builds on this one
+
+    return OrgState.from_store(store, mapping).snapshot
+
+
+def note_watermark(marks: dict[str, datetime], sobject: str, value: Any) -> None:
     if not isinstance(value, str):
         return
     try:
@@ -140,3 +281,7 @@ def _note_watermark(marks: dict[str, datetime], sobject: str, value: Any) -> Non
         return
     if stamp.tzinfo is not None and (sobject not in marks or stamp > marks[sobject]):
         marks[sobject] = stamp
+
+
+def _with(fields: Iterable[str], *required: str) -> list[str]:
+    return list(dict.fromkeys([*fields, *required]))

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     interval_seconds: int = Field(default=300, ge=10)
     # Below this share of the org's daily API allowance left, cycles read but do not write.
     api_reserve_percent: float = Field(default=20.0, ge=0, le=100)
+    # Full reads of objects with more rows than this go through Bulk API 2.0.
+    bulk_threshold: int = Field(default=50_000, ge=0)
+    # sObject Collections calls in flight at once while writing (1 = one after another).
+    write_concurrency: int = Field(default=4, ge=1, le=16)
+    # Incremental reads start this long before each watermark (late-committing writes).
+    overlap_seconds: int = Field(default=300, ge=0)
     # The admin HTTP API of `syncd run` (health, metrics, status, resync).
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8787, ge=0, le=65535)

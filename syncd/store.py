@@ -27,6 +27,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     update,
@@ -90,6 +91,16 @@ mirror = Table(
     Column("sobject", String(80), primary_key=True),
     Column("id", String(18), primary_key=True),
     Column("data", Text, nullable=False),  # JSON of the record's mapped fields
+)
+
+# A full cycle streams the org here page by page; it replaces the mirror only once the
+# cycle's writes are done, so a cycle that dies half way leaves the old mirror intact.
+mirror_stage = Table(
+    "mirror_stage",
+    metadata,
+    Column("sobject", String(80), primary_key=True),
+    Column("id", String(18), primary_key=True),
+    Column("data", Text, nullable=False),
 )
 
 resyncs = Table(
@@ -295,16 +306,44 @@ class Store:
         with self.begin() as conn:
             for sobject, rows in records.items():
                 conn.execute(delete(mirror).where(mirror.c.sobject == sobject))
-                batch: list[dict[str, Any]] = []
-                for record in rows:
-                    batch.append(
-                        {"sobject": sobject, "id": record["Id"], "data": json.dumps(record)}
-                    )
-                    if len(batch) >= MIRROR_BATCH:
-                        conn.execute(insert(mirror), batch)
-                        batch = []
-                if batch:
-                    conn.execute(insert(mirror), batch)
+                _insert_rows(conn, mirror, sobject, rows)
+
+    def clear_mirror_stage(self) -> None:
+        with self.begin() as conn:
+            conn.execute(delete(mirror_stage))
+
+    def stage_mirror(self, sobject: str, records: Iterable[Mapping[str, Any]]) -> None:
+        """Keep one page of a full read aside until ``promote_mirror``."""
+        with self.begin() as conn:
+            _insert_rows(conn, mirror_stage, sobject, records)
+
+    def promote_mirror(self, sobjects: Iterable[str]) -> None:
+        """The staged records become the mirror of these objects (one transaction)."""
+        names = list(sobjects)
+        with self.begin() as conn:
+            conn.execute(delete(mirror).where(mirror.c.sobject.in_(names)))
+            columns = [mirror_stage.c.sobject, mirror_stage.c.id, mirror_stage.c.data]
+            conn.execute(
+                insert(mirror).from_select(
+                    ["sobject", "id", "data"],
+                    select(*columns).where(mirror_stage.c.sobject.in_(names)),
+                )
+            )
+            conn.execute(delete(mirror_stage))
+
+    def update_mirror(
+        self,
+        upserts: Mapping[str, Iterable[Mapping[str, Any]]],
+        deletes: Mapping[str, Iterable[str]],
+    ) -> None:
+        """Replace or add some records and drop others, in one transaction."""
+        with self.begin() as conn:
+            for sobject, ids in deletes.items():
+                _delete_ids(conn, sobject, list(ids))
+            for sobject, rows in upserts.items():
+                records = list(rows)
+                _delete_ids(conn, sobject, [r["Id"] for r in records])
+                _insert_rows(conn, mirror, sobject, records)
 
     def mirror_records(self, sobject: str) -> Iterator[dict[str, Any]]:
         with self.begin() as conn:
@@ -313,6 +352,12 @@ class Store:
             )
             for (data,) in rows:
                 yield json.loads(data)
+
+    def mirror_counts(self) -> dict[str, int]:
+        """Records mirrored per object (how big the org was at the last cycle)."""
+        query = select(mirror.c.sobject, func.count()).group_by(mirror.c.sobject)
+        with self.begin() as conn:
+            return {sobject: count for sobject, count in conn.execute(query)}
 
     # -- resync queue -------------------------------------------------------------------
 
@@ -360,6 +405,25 @@ class Store:
             done = conn.execute(update(facts).where(facts.c.key == key).values(value=value))
             if done.rowcount == 0:
                 conn.execute(insert(facts).values(key=key, value=value))
+
+
+def _insert_rows(
+    conn: Connection, table: Table, sobject: str, records: Iterable[Mapping[str, Any]]
+) -> None:
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append({"sobject": sobject, "id": record["Id"], "data": json.dumps(record)})
+        if len(batch) >= MIRROR_BATCH:
+            conn.execute(insert(table), batch)
+            batch = []
+    if batch:
+        conn.execute(insert(table), batch)
+
+
+def _delete_ids(conn: Connection, sobject: str, ids: list[str]) -> None:
+    for start in range(0, len(ids), MIRROR_BATCH):
+        chunk = ids[start : start + MIRROR_BATCH]
+        conn.execute(delete(mirror).where(mirror.c.sobject == sobject, mirror.c.id.in_(chunk)))
 
 
 def _row(entry: LedgerEntry) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import certifi
 import pytest
 
-from syncd.cycle import Cycle, CycleReport
+from syncd.cycle import Cycle, CycleOptions, CycleReport
 from syncd.errors import ApiLimitExceeded
 from syncd.runtime import Runtime
 from syncd.sandbox import SandboxServer
@@ -146,7 +146,11 @@ def test_budget_guard_reads_but_skips_writes_below_the_reserve(
     assert json.loads(runtime.store.get_fact("api_budget") or "{}")["holding"] is True
 
     runtime_reserve = Cycle(
-        runtime.client, runtime.store, runtime.mapping, runtime.policy, api_reserve_percent=10
+        runtime.client,
+        runtime.store,
+        runtime.mapping,
+        runtime.policy,
+        options=CycleOptions(api_reserve_percent=10),
     )
     resumed = runtime_reserve.run()  # 15 % left is above a 10 % reserve: writes resume
     assert resumed.outcome == "success" and resumed.written == held.plan.total

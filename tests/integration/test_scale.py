@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from syncd.cycle import Cycle
+from syncd.cycle import Cycle, CycleOptions
 from syncd.runtime import open_runtime
 from syncd.salesforce import OrgClient
 from syncd.sandbox import SandboxOrg, serve_sandbox
@@ -38,7 +39,11 @@ def test_5000_opportunities_sync_at_the_lower_bound(big_server, tmp_path: Path) 
         load_settings(salesforce=sf, state_dir=tmp_path / "state"), OrgClient(sf, retry=NO_WAIT)
     )
     try:
-        cycle = Cycle(runtime.client, runtime.store, runtime.mapping, runtime.policy)
+        # No overlap: the echo is re-read exactly once (a real org gets 5 minutes of it).
+        options = CycleOptions(overlap=timedelta(0))
+        cycle = Cycle(
+            runtime.client, runtime.store, runtime.mapping, runtime.policy, options=options
+        )
         big_server.reset_calls()
         report = cycle.run()
         assert report.read["Opportunity"] == 5000
@@ -54,9 +59,19 @@ def test_5000_opportunities_sync_at_the_lower_bound(big_server, tmp_path: Path) 
         assert big_server.api_calls() == queries + collections + tasks
         assert report.written == report.plan.total > 4000
 
+        time.sleep(1)  # the org's Date header has whole seconds
+        # The next cycle is incremental: it reads back syncd's own writes (the echo) —
+        # the first page of each object in one composite call, later pages one each —
+        # and writes nothing; the one after that is idle: a single call.
         big_server.reset_calls()
-        again = cycle.run()
-        assert again.written == 0
-        assert big_server.api_calls() == queries  # reads only
+        echo = cycle.run()
+        assert echo.mode == "incremental" and echo.written == 0 and echo.changed == 0
+        more_pages = sum(max(ceil_div(n, 2000) - 1, 0) for n in echo.read.values())
+        assert big_server.api_calls() == 1 + more_pages
+        assert big_server.calls["query_more"] == more_pages
+        time.sleep(1)
+        big_server.reset_calls()
+        idle = cycle.run()
+        assert idle.written == 0 and big_server.api_calls() == 1
     finally:
         runtime.close()

@@ -1,0 +1,223 @@
+"""Cascades: re-evaluating the scope of a change gives what a full evaluation gives.
+
+The property is the whole point of incremental cycles: any record whose decision could
+differ after a change must be in the scope, or syncd would leave a stale flag (or a
+missing violation) until the nightly full reconcile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncd.cascade import Changes, affected, changed_ids, everything
+from syncd.domain import Account, Opportunity, Registration, Role, Snapshot, User
+from syncd.engine import evaluate
+from syncd.policy import Policy
+from syncd.sfid import make_id
+from tests.unit.test_engine_properties import ACCOUNTS, NOW, PARTNERS, POLICIES, USERS
+
+# Clean values, mostly: garbage is the engine properties' business; here every field
+# should be able to move a decision, so a missing cascade shows up as a different one.
+_ids = st.sampled_from(ACCOUNTS)
+_rarely = st.sampled_from([False, False, False, True])
+accounts = st.builds(
+    Account,
+    id=st.just("x"),
+    parent_id=st.one_of(st.none(), _ids),
+    billing_country=st.sampled_from(["US", "DE", "JP", None]),
+    named=st.booleans(),
+    global_account=st.booleans(),
+    incumbent_partner_id=st.one_of(st.none(), st.sampled_from(PARTNERS)),
+    is_partner=_rarely,
+    name=st.sampled_from(["Acme", "Globex"]),
+)
+registrations = st.builds(
+    Registration,
+    partner_id=st.sampled_from(PARTNERS),
+    status=st.just("Approved"),
+    approved=st.booleans(),
+    approved_on=st.dates(min_value=date(2026, 6, 1), max_value=date(2026, 11, 30)),
+)
+opportunities = st.builds(
+    Opportunity,
+    id=st.just("x"),
+    account_id=st.sampled_from([*ACCOUNTS, *PARTNERS]),
+    owner_id=st.sampled_from(USERS),
+    lead_source=st.sampled_from(["Web", "Outbound Telesales", "Inbound Call", None]),
+    is_closed=_rarely,
+    is_won=st.booleans(),
+    amount=st.sampled_from([Decimal("1000"), None]),
+    created_at=st.sampled_from([NOW, NOW, datetime(2025, 1, 5, tzinfo=UTC)]),
+    partner_id=st.one_of(st.none(), st.sampled_from(PARTNERS)),
+    is_renewal=_rarely,
+    registration=st.one_of(st.none(), registrations),
+    override_lead=st.sampled_from([None, None, None, "Direct"]),
+    override_reason=st.sampled_from([None, "CEO call"]),
+    exception_requested=_rarely,
+)
+users = st.builds(
+    User,
+    id=st.just("x"),
+    role=st.sampled_from(list(Role)),
+    manager_id=st.one_of(st.none(), st.sampled_from(USERS)),
+    is_active=st.booleans(),
+    partner_account_id=st.one_of(st.none(), st.sampled_from(PARTNERS)),
+)
+
+
+@st.composite
+def snapshots(draw: st.DrawFn) -> Snapshot:
+    accs = {key: dataclasses.replace(draw(accounts), id=key) for key in ACCOUNTS}
+    for key in PARTNERS:
+        accs[key] = Account(key, name=f"Partner {key[-5:]}", is_partner=True)
+    opps = {
+        key: dataclasses.replace(draw(opportunities), id=key)
+        for key in (make_id("006", n) for n in range(draw(st.integers(1, 12))))
+    }
+    usrs = {key: dataclasses.replace(draw(users), id=key) for key in USERS}
+    return Snapshot(accs, opps, usrs)
+
+
+@st.composite
+def edits(draw: st.DrawFn, snapshot: Snapshot) -> Snapshot:
+    """The snapshot after one edit: a record changed, added or deleted.
+
+    One record at a time keeps scopes narrow, so a missing cascade shows (several edits
+    at once cover so much of a small snapshot that gaps hide behind other changes).
+    """
+    kind = draw(st.sampled_from(["accounts", "opportunities", "users"]))
+    records: dict[str, Any] = dict(getattr(snapshot, kind))
+    fresh = {"accounts": accounts, "opportunities": opportunities, "users": users}[kind]
+    new_key = {"accounts": make_id("001", 500), "opportunities": make_id("006", 500)}.get(
+        kind, make_id("005", 500)
+    )
+    key = draw(st.sampled_from([*records, new_key]))
+    if key in records and draw(st.booleans()):
+        del records[key]
+    else:
+        records[key] = dataclasses.replace(draw(fresh), id=key)
+    return dataclasses.replace(snapshot, **{kind: records})
+
+
+def changes_between(before: Snapshot, after: Snapshot) -> Changes:
+    return Changes(
+        users=changed_ids(before.users, after.users),
+        accounts=changed_ids(before.accounts, after.accounts),
+        opportunities=changed_ids(before.opportunities, after.opportunities),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), snapshots(), st.sampled_from(POLICIES))
+def test_scoped_re_evaluation_equals_full_evaluation(
+    data: st.DataObject, before: Snapshot, policy: Policy
+) -> None:
+    after = data.draw(edits(before))
+    scope = affected(before, after, changes_between(before, after))
+    old, new = evaluate(before, policy, NOW), evaluate(after, policy, NOW)
+    partial = evaluate(after, policy, NOW, scope=scope)
+    for key in after.accounts:
+        expected = new.accounts.get(key)
+        got = partial.accounts.get(key) if key in scope.accounts else old.accounts.get(key)
+        assert got == expected, key
+    for key in after.opportunities:
+        expected_opp = new.opportunities.get(key)
+        got_opp = (
+            partial.opportunities.get(key)
+            if key in scope.opportunities
+            else old.opportunities.get(key)
+        )
+        assert got_opp == expected_opp, key
+
+
+def test_an_account_change_reaches_descendants_and_their_deals() -> None:
+    parent, child, grandchild, other = (make_id("001", n) for n in range(4))
+    accs = {
+        parent: Account(parent),
+        child: Account(child, parent_id=parent),
+        grandchild: Account(grandchild, parent_id=child),
+        other: Account(other),
+    }
+    deal, elsewhere = make_id("006", 1), make_id("006", 2)
+    opps = {
+        deal: Opportunity(deal, account_id=grandchild),
+        elsewhere: Opportunity(elsewhere, account_id=other),
+    }
+    before = Snapshot(accs, opps, {})
+    after = Snapshot({**accs, parent: Account(parent, named=True)}, opps, {})
+    scope = affected(before, after, Changes(accounts=frozenset({parent})))
+    assert scope.accounts == {parent, child, grandchild}
+    assert scope.opportunities == {deal}
+
+
+def test_a_user_change_reaches_only_their_deals() -> None:
+    rep, other = USERS[0], USERS[1]
+    mine, theirs = make_id("006", 1), make_id("006", 2)
+    opps = {
+        mine: Opportunity(mine, account_id=ACCOUNTS[0], owner_id=rep),
+        theirs: Opportunity(theirs, account_id=ACCOUNTS[1], owner_id=other),
+    }
+    snapshot = Snapshot({}, opps, {rep: User(rep), other: User(other)})
+    scope = affected(snapshot, snapshot, Changes(users=frozenset({rep})))
+    assert scope == dataclasses.replace(scope, opportunities=frozenset({mine}))
+    assert not scope.accounts
+
+
+def test_a_deal_moved_between_accounts_reaches_both_conflict_groups() -> None:
+    a, b = ACCOUNTS[0], ACCOUNTS[1]
+    moved, on_a, on_b = (make_id("006", n) for n in range(3))
+    before = Snapshot(
+        {a: Account(a), b: Account(b)},
+        {
+            moved: Opportunity(moved, account_id=a),
+            on_a: Opportunity(on_a, account_id=a),
+            on_b: Opportunity(on_b, account_id=b),
+        },
+        {},
+    )
+    after = Snapshot(
+        before.accounts,
+        {**before.opportunities, moved: Opportunity(moved, account_id=b)},
+        {},
+    )
+    scope = affected(before, after, Changes(opportunities=frozenset({moved})))
+    assert scope.opportunities == {moved, on_a, on_b}
+
+
+def test_deleted_records_leave_the_scope_and_nothing_changed_means_nothing_to_do() -> None:
+    deal = make_id("006", 1)
+    before = Snapshot({}, {deal: Opportunity(deal)}, {})
+    after = Snapshot({}, {}, {})
+    assert affected(before, after, Changes(opportunities=frozenset({deal}))).empty
+    assert affected(before, before, Changes()).empty
+    assert everything(before).opportunities == {deal}
+
+
+def test_a_partner_account_change_reaches_the_deals_that_name_it() -> None:
+    partner, customer = PARTNERS[0], ACCOUNTS[0]
+    portal = USERS[2]
+    named, registered, by_portal, unrelated = (make_id("006", n) for n in range(4))
+    before = Snapshot(
+        {partner: Account(partner, is_partner=True), customer: Account(customer)},
+        {
+            named: Opportunity(named, account_id=customer, partner_id=partner),
+            registered: Opportunity(
+                registered,
+                account_id=ACCOUNTS[1],
+                registration=Registration(partner, "Approved", approved=True),
+            ),
+            by_portal: Opportunity(by_portal, account_id=ACCOUNTS[2], owner_id=portal),
+            unrelated: Opportunity(unrelated, account_id=ACCOUNTS[3]),
+        },
+        {portal: User(portal, role=Role.PARTNER_USER, partner_account_id=partner)},
+    )
+    renamed = dataclasses.replace(before.accounts[partner], name="Renamed Partners")
+    after = dataclasses.replace(before, accounts={**before.accounts, partner: renamed})
+    scope = affected(before, after, Changes(accounts=frozenset({partner})))
+    assert scope.opportunities == {named, registered, by_portal}
