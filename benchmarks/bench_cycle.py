@@ -1,28 +1,43 @@
-"""One full syncd cycle against the sandbox org: exact API calls and wall time.
+"""syncd cycles against the sandbox org: exact API calls, wall time, records/s, peak RSS.
 
     .venv/bin/python benchmarks/bench_cycle.py [--opportunities 10000 --latency 0.05]
     .venv/bin/python benchmarks/bench_cycle.py --opportunities 100000 --skip-loop
+    .venv/bin/python benchmarks/bench_cycle.py --opportunities 1000000 --skip-loop
 
-Serves a synthetic org over HTTPS on 127.0.0.1 with a fixed delay per call (a stand-in for
-the round trip to a real org), runs a first and a second (nothing changed) syncd cycle,
-then - on a fresh copy of the same org - the per-record simple-salesforce loop an admin
-would write by hand, making the same decisions. Prints a markdown table row per run.
+The sandbox org runs in a child process (so the peak RSS measured is syncd's alone),
+serving a synthetic org over HTTPS on 127.0.0.1 with a fixed delay per call, a stand-in
+for the round trip to a real org. syncd then runs, in one process as the daemon would:
+
+1. a full first cycle (Bulk API 2.0 for objects above the threshold);
+2. the echo: an incremental cycle reading back syncd's own writes;
+3. incremental, 1 % changed: a share of the deals is edited in the org "by hand" (new
+   owner, or partner taken off / put on);
+4. idle: nothing changed.
+
+Incremental cycles run with no overlap window so each row measures its own changes;
+with the default 5 minutes, rows changed within 5 minutes before the previous check are
+read once more (a page per 2,000). Then - on a fresh copy of the same org - the
+per-record simple-salesforce loop an admin would write by hand makes the same decisions.
+Prints a markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import platform
+import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import requests
+from pydantic import SecretStr
 from simple_salesforce import Salesforce
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 # Imported after the path tweak (E402), so the script runs from a checkout.
 from bench_engine import peak_rss_mb  # noqa: E402 - the sibling script (same directory)
 
-from syncd.cycle import Cycle, enforcement_rules, resync_clears  # noqa: E402
+from syncd.cycle import Cycle, CycleOptions, CycleReport, enforcement_rules, resync_clears  # noqa: E402  # noqa: E402
 from syncd.domain import Snapshot  # noqa: E402
 from syncd.enforcement import reconcile  # noqa: E402
 from syncd.engine import evaluate  # noqa: E402
@@ -47,12 +62,15 @@ from syncd.mapping import (  # noqa: E402
 from syncd.plan import plan_writes  # noqa: E402
 from syncd.policy import Policy  # noqa: E402
 from syncd.runtime import open_runtime  # noqa: E402
-from syncd.sandbox import SandboxOrg, SandboxServer, serve_sandbox  # noqa: E402
+from syncd.salesforce import SalesforceSettings  # noqa: E402
+from syncd.sandbox import SandboxOrg, serve_sandbox  # noqa: E402
 from syncd.sandbox.dataset import synthetic_dataset  # noqa: E402
+from syncd.sandbox.dataset_synthetic import Mix  # noqa: E402
 from syncd.settings import load_settings  # noqa: E402
 
 SEED = 11
 API_VERSION = "62.0"
+DEALS_PER_REP = 400  # users grow with the org: 250 field reps at 100k deals
 
 
 @dataclass
@@ -64,77 +82,171 @@ class Row:
     calls: int
     bound: int | None
     wall: float
+    rss_mb: float | None = None
 
 
 def ceil_div(n: int, d: int) -> int:
     return -(-n // d)
 
 
-@contextmanager
-def sandbox(n: int, today: date, latency: float, cert_dir: Path) -> Iterator[SandboxServer]:
+# -- the sandbox org, in its own process ---------------------------------------------------
+
+
+def _serve(n: int, today: date, latency: float, cert_dir: Path, pipe: Connection) -> None:
+    """Child process: build and serve the org; answer the parent's commands."""
+    configure_logging("json", "warning", stream=sys.stderr)
     org = SandboxOrg()
-    org.load(synthetic_dataset(n, seed=SEED, today=today))
+    mix = Mix(field_reps=max(22, n // DEALS_PER_REP))
+    org.load(synthetic_dataset(n, seed=SEED, today=today, mix=mix))
     with serve_sandbox(org, cert_dir=cert_dir) as server:
         server.faults.latency(latency)
-        server.reset_calls()
-        yield server
+        settings = server.salesforce_settings().model_dump()
+        pipe.send({k: _reveal(v) for k, v in settings.items()})
+        while True:
+            command, arg = pipe.recv()
+            if command == "stop":
+                return
+            if command == "reset":
+                server.reset_calls()
+                pipe.send(None)
+            elif command == "calls":
+                pipe.send(server.api_calls())
+            elif command == "edit":
+                pipe.send(_edit(org, arg))
 
 
-def syncd_cycles(server: SandboxServer, state_dir: Path) -> tuple[Row, Row, FieldMapping, Policy]:
-    sf = server.salesforce_settings()
-    runtime = open_runtime(load_settings(salesforce=sf, state_dir=state_dir))
+def _reveal(value: Any) -> Any:
+    # The parent needs the sandbox's generated secret itself, not its masked form.
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def _edit(org: SandboxOrg, share: float) -> int:
+    """Edit a share of the deals as reps do in the UI: half are handed to another seller,
+    half have their partner taken off (or one put on) — the edits that move decisions."""
+    rng = random.Random(SEED)
+    sellers = [u["Id"] for u in org.records("User") if u.get("RoE_Sales_Role__c")]
+    partners = [a["Id"] for a in org.records("Account") if a.get("IsPartner")]
+    deals = org.records("Opportunity")
+    chosen = rng.sample(deals, max(1, int(len(deals) * share)))
+    for index, deal in enumerate(chosen):
+        if index % 2:
+            org.update("Opportunity", deal["Id"], {"OwnerId": rng.choice(sellers)})
+        else:
+            partner = None if deal.get("RoE_Partner__c") else rng.choice(partners)
+            org.update("Opportunity", deal["Id"], {"RoE_Partner__c": partner})
+    return len(chosen)
+
+
+class RemoteOrg:
+    def __init__(self, n: int, today: date, latency: float, cert_dir: Path) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipe, child = context.Pipe()
+        self.process = context.Process(
+            target=_serve, args=(n, today, latency, cert_dir, child), daemon=True
+        )
+        self.process.start()
+        self.settings = SalesforceSettings.model_validate(self.pipe.recv())
+
+    def ask(self, command: str, arg: Any = None) -> Any:
+        self.pipe.send((command, arg))
+        return self.pipe.recv()
+
+    def close(self) -> None:
+        self.pipe.send(("stop", None))
+        self.process.join(timeout=60)
+
+
+# -- syncd ---------------------------------------------------------------------------------
+
+
+def lower_bound(report: CycleReport) -> int:
+    """The issue's REST lower bound: query pages plus collection calls."""
+    return (
+        sum(ceil_div(n, 2000) for n in report.read.values())
+        + ceil_div(len(report.plan.accounts), 200)
+        + ceil_div(len(report.plan.opportunities), 200)
+        + ceil_div(report.tasks_opened, 200)
+        + ceil_div(report.tasks_closed, 200)
+    )
+
+
+def syncd_cycles(
+    org: RemoteOrg, state_dir: Path, share: float
+) -> tuple[list[Row], FieldMapping, Policy]:
+    runtime = open_runtime(load_settings(salesforce=org.settings, state_dir=state_dir))
+    options = CycleOptions(overlap=timedelta(0))
     try:
-        cycle = Cycle(runtime.client, runtime.store, runtime.mapping, runtime.policy)
+        cycle = Cycle(
+            runtime.client, runtime.store, runtime.mapping, runtime.policy, options=options
+        )
         rows = []
-        for run in ("syncd, first cycle", "syncd, nothing changed"):
-            server.reset_calls()
+        steps = (
+            ("syncd full cycle", None),
+            ("syncd incremental: the echo of its writes", None),
+            (f"syncd incremental: {share:.0%} of deals edited", share),
+            ("syncd incremental: nothing changed", None),
+        )
+        for run, edit in steps:
+            time.sleep(2)  # the org's clock (Date header) has whole seconds
+            if edit is not None:
+                changed = org.ask("edit", edit)
+                print(f"edited {changed:,} deals", file=sys.stderr)
+            org.ask("reset")
             start = time.perf_counter()
             report = cycle.run()
             wall = time.perf_counter() - start
             if not report.ok:
                 raise SystemExit(f"{run}: cycle ended {report.outcome}: {report.error}")
-            bound = (
-                sum(ceil_div(n, 2000) for n in report.read.values())
-                + ceil_div(len(report.plan.accounts), 200)
-                + ceil_div(len(report.plan.opportunities), 200)
-                + ceil_div(report.tasks_opened, 200)
+            rows.append(
+                Row(
+                    run,
+                    sum(report.read.values()),
+                    report.written,
+                    report.tasks_opened + report.tasks_closed,
+                    org.ask("calls"),
+                    lower_bound(report),
+                    wall,
+                    peak_rss_mb(),
+                )
             )
-            read = sum(report.read.values())
-            calls = server.api_calls()
-            rows.append(Row(run, read, report.written, report.tasks_opened, calls, bound, wall))
-        return rows[0], rows[1], runtime.mapping, runtime.policy
+            print(f"{run}: done in {wall:.1f} s", file=sys.stderr)
+        return rows, runtime.mapping, runtime.policy
     finally:
         runtime.close()
 
 
-def connect(server: SandboxServer) -> Salesforce:
+# -- what admins write by hand -------------------------------------------------------------
+
+
+def connect(settings: SalesforceSettings) -> Salesforce:
     """simple-salesforce on a client-credentials token, trusting the sandbox's CA."""
     session = requests.Session()
-    session.verify = str(server.ca_bundle)
+    session.verify = str(settings.ca_bundle)
     session.trust_env = False  # else REQUESTS_CA_BUNDLE in the environment beats .verify
+    secret = settings.client_secret.get_secret_value() if settings.client_secret else ""
     token = session.post(
-        f"{server.login_url}/services/oauth2/token",
+        f"{settings.login_url}/services/oauth2/token",
         data={
             "grant_type": "client_credentials",
-            "client_id": server.client_id,
-            "client_secret": server.client_secret,
+            "client_id": settings.client_id,
+            "client_secret": secret,
         },
         timeout=30,
     )
     token.raise_for_status()
     body = token.json()
     return Salesforce(
-        instance_url=body.get("instance_url", server.instance_url),
+        instance_url=body["instance_url"],
         session_id=body["access_token"],
         session=session,
         version=API_VERSION,
     )
 
 
-def per_record_loop(server: SandboxServer, mapping: FieldMapping, policy: Policy) -> Row:
+def per_record_loop(org: RemoteOrg, mapping: FieldMapping, policy: Policy) -> Row:
     """What an admin would write: query everything, then one REST call per change."""
-    sf = connect(server)
-    server.reset_calls()
+    sf = connect(org.settings)
+    org.ask("reset")
     start = time.perf_counter()
 
     def query_all(sobject: str, fields: list[str]) -> list[dict]:
@@ -174,22 +286,26 @@ def per_record_loop(server: SandboxServer, mapping: FieldMapping, policy: Policy
     wall = time.perf_counter() - start
     read = len(users) + len(accounts) + len(opps)
     return Row(
-        "per-record loop", read, plan.total, len(enforcement.opened), server.api_calls(), None, wall
+        "per-record loop", read, plan.total, len(enforcement.opened), org.ask("calls"), None, wall
     )
+
+
+# -- report --------------------------------------------------------------------------------
 
 
 def table(rows: list[Row], n: int, latency: float) -> str:
     lines = [
         "| opportunities | latency | run | read | written | Tasks | API calls | lower bound "
-        "| wall | records/s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| wall | records/s | peak RSS |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         bound = f"{r.bound:,}" if r.bound is not None else "—"
-        rate = f"{r.read / r.wall:,.0f}" if r.wall else "—"
+        rate = f"{(r.read + r.written) / r.wall:,.0f}" if r.wall else "—"
+        rss = f"{r.rss_mb:,.0f} MB" if r.rss_mb is not None else "—"
         lines.append(
             f"| {n:,} | {latency * 1000:.0f} ms | {r.run} | {r.read:,} | {r.written:,} "
-            f"| {r.tasks:,} | {r.calls:,} | {bound} | {r.wall:.1f} s | {rate} |"
+            f"| {r.tasks:,} | {r.calls:,} | {bound} | {r.wall:.1f} s | {rate} | {rss} |"
         )
     return "\n".join(lines)
 
@@ -198,38 +314,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--opportunities", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per API call")
+    parser.add_argument("--changed", type=float, default=0.01, help="share of deals edited")
     parser.add_argument("--skip-loop", action="store_true", help="syncd only")
     args = parser.parse_args()
     configure_logging("json", "warning", stream=sys.stderr)  # keep stdout for the table
     n, latency, today = args.opportunities, args.latency, datetime.now(UTC).date()
-    rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-cycle-") as tmp:
         tmp_dir = Path(tmp)
-        with sandbox(n, today, latency, tmp_dir / "tls") as server:
-            first, again, mapping, policy = syncd_cycles(server, tmp_dir / "state")
-            rows += [first, again]
-        rss = peak_rss_mb()
+        org = RemoteOrg(n, today, latency, tmp_dir / "tls")
+        try:
+            rows, mapping, policy = syncd_cycles(org, tmp_dir / "state", args.changed)
+        finally:
+            org.close()
         if not args.skip_loop:
-            with sandbox(n, today, latency, tmp_dir / "tls") as server:
-                rows.append(per_record_loop(server, mapping, policy))
+            org = RemoteOrg(n, today, latency, tmp_dir / "tls")
+            try:
+                rows.append(per_record_loop(org, mapping, policy))
+            finally:
+                org.close()
     print(table(rows, n, latency))
     print(
-        f"\nmachine: Python {platform.python_version()}, {platform.machine()}, "
-        f"peak RSS after syncd cycles {rss:,.0f} MB (this process, sandbox org included)"
+        f"\nmachine: Python {platform.python_version()}, {platform.machine()}; records/s = "
+        "(read + written) / wall; peak RSS of the syncd process (the org runs apart)"
     )
-    summary = (
-        f"syncd: {first.calls:,} calls (lower bound {first.bound:,}) in {first.wall:.1f} s; "
-        f"second cycle {again.calls:,} calls in {again.wall:.1f} s"
-    )
+    full = rows[0]
+    for row in rows[:4]:
+        ratio = row.calls / row.bound if row.bound else 0
+        print(f"{row.run}: {row.calls:,} calls = {ratio:.2f}x the lower bound {row.bound:,}")
     if not args.skip_loop:
         loop = rows[-1]
-        same = "same" if (loop.written, loop.tasks) == (first.written, first.tasks) else "DIFFERENT"
-        summary += (
-            f"; per-record loop: {loop.calls:,} calls in {loop.wall:.1f} s "
-            f"({loop.calls / first.calls:,.0f}x the calls, {loop.wall / first.wall:,.1f}x the "
-            f"wall time; {same} writes and Tasks)"
+        same = "same" if (loop.written, loop.tasks) == (full.written, full.tasks) else "DIFFERENT"
+        print(
+            f"per-record loop: {loop.calls:,} calls in {loop.wall:.1f} s "
+            f"({loop.calls / full.calls:,.0f}x the calls, {loop.wall / full.wall:,.1f}x the "
+            f"wall time of syncd's full cycle; {same} writes and Tasks)"
         )
-    print(summary)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ class Mix:
 
     deals_per_account: int = 5
     partners: int = 10
+    field_reps: int = 22  # the users who own most deals (benchmarks scale it with the org)
     named_share: float = 0.20  # of customer accounts
     global_share: float = 0.03  # of customer accounts
     incumbent_share: float = 0.30  # of customer accounts
@@ -76,8 +77,8 @@ def _user(number: int, name: str, role: str | None, manager: str | None, **extra
     }
 
 
-def _users(org: _Org, partner_ids: list[str]) -> None:
-    """About 50 users: ops, chief, a VP, managers (one inactive), reps, portal users."""
+def _users(org: _Org, partner_ids: list[str], field_reps: int) -> None:
+    """Ops, chief, a VP, managers (one inactive), reps, portal users: ~50 by default."""
     add = org.users.append
     add(_user(1, "Channel Operations", None, None))
     add(_user(2, "Channel Chief", None, None))
@@ -87,8 +88,8 @@ def _users(org: _Org, partner_ids: list[str]) -> None:
     managers[-1]["IsActive"] = False  # a manager who left; reps keep pointing at them
     org.users.extend(managers)
     number = 8
-    for i in range(22):  # field reps; the last has no manager
-        manager = managers[i % 4]["Id"] if i < 21 else None
+    for i in range(field_reps):  # the last has no manager
+        manager = managers[i % 4]["Id"] if i < field_reps - 1 else None
         add(_user(number, f"Field Rep {i + 1}", "Field Sales", manager))
         org.field_reps.append(org.users[-1]["Id"])
         number += 1
@@ -165,7 +166,7 @@ def synthetic_dataset(
     rng = random.Random(seed)
     partners = [make_id("001", i) for i in range(1, mix.partners + 1)]
     org = _Org([], [], [], [], [], {}, partners, {})
-    _users(org, partners)
+    _users(org, partners, max(1, mix.field_reps))
     customers = max(1, n_opportunities // max(1, mix.deals_per_account))
     _accounts(org, rng, customers, mix)
     deals = _Deals(org, rng, today, mix)

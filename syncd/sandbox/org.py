@@ -2,8 +2,8 @@
 
 One lock guards everything (the HTTP server runs handlers on several threads and tests
 edit the org "in the UI" at the same time). Records are stored in Salesforce's JSON
-form with every schema field present. ``SystemModstamp`` is strictly increasing across
-all writes, so a watermark query ``SystemModstamp > t`` is exact.
+form with every schema field present. ``SystemModstamp`` never goes backwards and, as in
+Salesforce, writes in the same millisecond share it (so watermark queries use ``>=``).
 
 Deleting keeps a tombstone (IsDeleted=true, audit fields moved) in a table of its own:
 ``query`` never sees tombstones, ``query(include_deleted=True)`` (queryAll) does.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from syncd.sandbox.org_support import (
@@ -48,7 +48,6 @@ INTEGRATION_USER_ID = make_id("005", 999_000_001)
 ADMIN_USER_ID = make_id("005", 999_000_002)
 ORG_ID = make_id("00D", 1)
 _GENERATED_BASE = 5_000_000_000  # far from the counters the datasets use
-_ONE_MS = timedelta(milliseconds=1)
 
 Forced = Callable[[str], str | None]  # id -> an error code a fault injects, or None
 Result = dict[str, Any]
@@ -354,7 +353,9 @@ class SandboxOrg:
     def _stamp(self) -> str:
         now = self._clock().astimezone(UTC)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        self._last_stamp = max(now, self._last_stamp + _ONE_MS)
+        # Never backwards, and like Salesforce's, many writes may share a millisecond: a
+        # strictly increasing stamp would run ahead of the clock under a bulk load.
+        self._last_stamp = max(now, self._last_stamp)
         return format_datetime(self._last_stamp)
 
     def _new_id(self, obj: ObjectSchema) -> str:

@@ -59,7 +59,7 @@ def test_5000_opportunities_sync_at_the_lower_bound(big_server, tmp_path: Path) 
         assert big_server.api_calls() == queries + collections + tasks
         assert report.written == report.plan.total > 4000
 
-        time.sleep(1)  # the org's Date header has whole seconds
+        time.sleep(2)  # the org's Date header has whole seconds
         # The next cycle is incremental: it reads back syncd's own writes (the echo) —
         # the first page of each object in one composite call, later pages one each —
         # and writes nothing; the one after that is idle: a single call.
@@ -69,7 +69,7 @@ def test_5000_opportunities_sync_at_the_lower_bound(big_server, tmp_path: Path) 
         more_pages = sum(max(ceil_div(n, 2000) - 1, 0) for n in echo.read.values())
         assert big_server.api_calls() == 1 + more_pages
         assert big_server.calls["query_more"] == more_pages
-        time.sleep(1)
+        time.sleep(2)
         big_server.reset_calls()
         idle = cycle.run()
         assert idle.written == 0 and big_server.api_calls() == 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,10 @@ def _deal(record_id: str, account: str) -> dict[str, Any]:
 
 @pytest.fixture
 def org() -> SandboxOrg:
-    org = SandboxOrg()
+    ticks = itertools.count()  # a clock that moves a second per write: stamps tell order
+    org = SandboxOrg(
+        clock=lambda: datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=next(ticks))
+    )
     org.load(
         {
             "Account": [
@@ -78,7 +83,7 @@ def test_query_hides_tombstones_and_query_all_shows_them(org: SandboxOrg) -> Non
     assert ids(org, "SELECT Id FROM Opportunity WHERE IsDeleted = true", all_rows=True) == [DEAL]
     assert ids(org, "SELECT Id FROM Opportunity WHERE IsDeleted = true") == []
     dead = tomb(org, "Opportunity", DEAL)
-    assert dead["IsDeleted"] is True and dead["SystemModstamp"] > newest
+    assert dead["IsDeleted"] is True and dead["SystemModstamp"] >= newest
     assert dead["LastModifiedDate"] == dead["SystemModstamp"]
     assert dead["LastModifiedById"] == ADMIN_USER_ID
     # a watermark at the last live write sees exactly the delete on queryAll
@@ -140,8 +145,8 @@ def test_merge_repoints_children_and_names_the_master(org: SandboxOrg) -> None:
     dead = tomb(org, "Account", DUPE)
     assert dead["IsDeleted"] is True and dead["MasterRecordId"] == ACCT
     deal, task = org.get("Opportunity", DUPE_DEAL), org.get("Task", TASK)
-    assert deal and deal["AccountId"] == ACCT and deal["SystemModstamp"] > start
-    assert task and task["WhatId"] == ACCT and task["SystemModstamp"] > start
+    assert deal and deal["AccountId"] == ACCT and deal["SystemModstamp"] >= start
+    assert task and task["WhatId"] == ACCT and task["SystemModstamp"] >= start
     master = org.get("Account", ACCT)
     assert master and master["ParentId"] is None  # never its own parent
     assert not org.was_deleted(DUPE_DEAL)  # re-pointed before the loser went
