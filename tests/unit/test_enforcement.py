@@ -206,3 +206,28 @@ def test_open_entries_of_deals_outside_the_snapshot_are_left_alone() -> None:
     (opened,) = reconcile([], decisions(violation_decision(OPPS[0])), snapshot(), RULES, NOW).opened
     empty = Snapshot({}, {}, {})
     assert reconcile([entry_from(opened)], decisions(), empty, RULES, NOW).closed == ()
+
+
+def test_a_scoped_reconcile_leaves_entries_of_undecided_deals_alone() -> None:
+    first = reconcile([], decisions(violation_decision(OPPS[0]), violation_decision(OPPS[1])),
+                      snapshot(), RULES, NOW)  # fmt: skip
+    history = [e for e, _ in first.opened]
+    later = NOW + timedelta(hours=1)
+    # An incremental cycle decided only OPPS[1] (now compliant); OPPS[0] was not in scope.
+    scoped = reconcile(history, decisions(compliant(OPPS[1])), snapshot(), RULES, later,
+                       scope={OPPS[1]})  # fmt: skip
+    assert [c.entry.opportunity_id for c in scoped.closed] == [OPPS[1]]
+    assert not scoped.opened and not scoped.seen
+    # Unscoped, the same call would have closed OPPS[0] too (it has no decision).
+    full = reconcile(history, decisions(compliant(OPPS[1])), snapshot(), RULES, later)
+    assert {c.entry.opportunity_id for c in full.closed} == {OPPS[0], OPPS[1]}
+
+
+def test_a_deleted_deal_closes_its_entries_with_a_note() -> None:
+    first = reconcile([], decisions(violation_decision(OPPS[0])), snapshot(), RULES, NOW)
+    history = [e for e, _ in first.opened]
+    gone = reconcile(history, decisions(), snapshot(), RULES, NOW, scope=set(),
+                     gone={OPPS[0]: "merged into 001000000000000009"})  # fmt: skip
+    (closure,) = gone.closed
+    assert closure.entry.resolved_at == NOW
+    assert "merged into 001000000000000009" in closure.note

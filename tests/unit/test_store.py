@@ -88,3 +88,29 @@ def test_resync_queue_is_first_in_first_out_and_completes(store: Store) -> None:
     ]
     store.complete_resyncs([pending[0].id, pending[1].id], T0)
     assert [r.record_id for r in store.pending_resyncs()] == ["001B"]
+
+
+def test_a_staged_full_read_replaces_the_mirror_only_when_promoted(store: Store) -> None:
+    store.replace_mirror({"Account": [{"Id": "001A"}, {"Id": "001B"}], "User": [{"Id": "005A"}]})
+    store.clear_mirror_stage()
+    store.stage_mirror("Account", [{"Id": "001C", "Name": "new"}])
+    store.stage_mirror("Account", [{"Id": "001D"}])
+    # A cycle dying here leaves the old mirror as it was.
+    assert [r["Id"] for r in store.mirror_records("Account")] == ["001A", "001B"]
+    store.promote_mirror(["Account", "User"])
+    assert [r["Id"] for r in store.mirror_records("Account")] == ["001C", "001D"]
+    assert list(store.mirror_records("User")) == []  # staged empty: the org has none
+    assert store.mirror_counts() == {"Account": 2}
+    store.promote_mirror(["Account"])  # nothing staged any more
+    assert store.mirror_counts() == {}
+
+
+def test_incremental_mirror_updates_replace_add_and_drop(store: Store) -> None:
+    store.replace_mirror({"Account": [{"Id": "001A", "Name": "a"}, {"Id": "001B"}]})
+    store.update_mirror(
+        {"Account": [{"Id": "001A", "Name": "a2"}, {"Id": "001C"}]}, {"Account": ["001B", "001X"]}
+    )
+    assert list(store.mirror_records("Account")) == [
+        {"Id": "001A", "Name": "a2"},
+        {"Id": "001C"},
+    ]

@@ -1,0 +1,109 @@
+"""Applying a change read to the org state: real changes, echoes, the overlap, deletes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from syncd.mapping import FieldMapping, load_mapping
+from syncd.orgstate import OrgState
+from syncd.reader import ChangeRead
+from syncd.sfid import make_id
+from syncd.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = make_id("001", 1)
+DEAL, OTHER = make_id("006", 1), make_id("006", 2)
+REP = make_id("005", 1)
+
+
+@pytest.fixture(scope="module")
+def mapping() -> FieldMapping:
+    return load_mapping(ROOT / "mappings" / "default.yaml")
+
+
+def deal(record_id: str, **fields: object) -> dict[str, object]:
+    return {
+        "Id": record_id,
+        "Name": "Deal",
+        "AccountId": ACCOUNT,
+        "OwnerId": REP,
+        "IsClosed": False,
+        "IsWon": False,
+        "RoE_Status__c": None,
+        "SystemModstamp": "2026-12-01T09:00:00.000+0000",
+        **fields,
+    }
+
+
+def state_of(store: Store, mapping: FieldMapping) -> OrgState:
+    store.replace_mirror(
+        {
+            "User": [{"Id": REP, "Name": "Rep", "IsActive": True}],
+            "Account": [{"Id": ACCOUNT, "Name": "Acme"}],
+            "Opportunity": [deal(DEAL), deal(OTHER)],
+        }
+    )
+    return OrgState.from_store(store, mapping)
+
+
+def changes(*deals: dict[str, object], deleted: dict[str, str | None] | None = None) -> ChangeRead:
+    return ChangeRead(
+        records={"Opportunity": list(deals)},
+        deleted={"Opportunity": deleted or {}},
+        read={"Opportunity": len(deals)},
+        watermarks={"Opportunity": datetime(2026, 12, 1, 9, 5, tzinfo=UTC)},
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(None, tmp_path)
+    yield s
+    s.close()
+
+
+def test_the_state_rebuilds_from_the_mirror(store: Store, mapping: FieldMapping) -> None:
+    state = state_of(store, mapping)
+    assert set(state.snapshot.opportunities) == {DEAL, OTHER}
+    assert state.snapshot.users[REP].name == "Rep"
+    assert state.current[DEAL]["RoE_Status__c"] is None
+
+
+def test_a_real_change_cascades_and_is_kept_for_the_mirror(
+    store: Store, mapping: FieldMapping
+) -> None:
+    applied = state_of(store, mapping).apply(changes(deal(DEAL, Name="Bigger")), mapping)
+    assert applied.changes.opportunities == {DEAL}
+    assert not applied.replan
+    assert applied.state.snapshot.opportunities[DEAL].name == "Bigger"
+    assert [r["Id"] for r in applied.mirror_upserts["Opportunity"]] == [DEAL]
+
+
+def test_a_record_seen_again_in_the_overlap_is_nothing(store: Store, mapping: FieldMapping) -> None:
+    applied = state_of(store, mapping).apply(changes(deal(DEAL)), mapping)
+    assert applied.changes.empty and not applied.replan and not applied.mirror_upserts
+
+
+def test_an_echo_or_a_hand_edit_of_the_roe_fields_is_replanned_not_cascaded(
+    store: Store, mapping: FieldMapping
+) -> None:
+    echo = deal(DEAL, RoE_Status__c="Compliant", SystemModstamp="2026-12-01T09:01:00.000+0000")
+    applied = state_of(store, mapping).apply(changes(echo), mapping)
+    assert applied.changes.empty and applied.replan == {DEAL}
+    assert applied.state.current[DEAL]["RoE_Status__c"] == "Compliant"
+    # once syncd remembers what it wrote, the echo is nothing at all
+    written = state_of(store, mapping).with_written([(DEAL, {"RoE_Status__c": "Compliant"})])
+    assert not written.apply(changes(echo), mapping).replan
+
+
+def test_a_deleted_deal_leaves_the_state_and_is_reported(
+    store: Store, mapping: FieldMapping
+) -> None:
+    applied = state_of(store, mapping).apply(changes(deleted={DEAL: None}), mapping)
+    assert DEAL not in applied.state.snapshot.opportunities
+    assert applied.changes.opportunities == {DEAL}
+    assert applied.deleted_deals == {DEAL: "deleted"}
+    assert applied.mirror_deletes == {"Opportunity": [DEAL]}
