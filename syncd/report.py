@@ -23,16 +23,26 @@ _STATUS_STYLE = {
 def print_summary(console: Console, report: CycleReport, *, state_location: str) -> None:
     decisions = report.decisions
     console.print(
-        f"[bold]Cycle {report.run_id[:8]}[/bold] — {report.outcome}; "
+        f"[bold]Cycle {report.run_id[:8]}[/bold] — {report.mode}, {report.outcome}; "
         f"read {sum(report.read.values())} records "
         f"({', '.join(f'{n} {o}' for o, n in report.read.items())}); "
         f"policy {decisions.policy_version}"
     )
+    if report.mode == "incremental":
+        console.print(
+            f"{report.changed} records changed since the last cycle; "
+            f"{report.evaluated} accounts and deals re-decided (the rest stand as they were)"
+        )
+    elif report.why_full:
+        console.print(f"Read the whole org: {report.why_full}.")
 
+    scope = " (re-decided this cycle)" if report.mode == "incremental" else ""
     leads = Counter(d.lead.value for d in decisions.accounts.values())
-    _counts(console, "Accounts by engagement lead", "lead", "accounts", leads, list(Lead))
+    _counts(console, f"Accounts by engagement lead{scope}", "lead", "accounts", leads, list(Lead))
     statuses = Counter(d.status.value for d in decisions.opportunities.values())
-    _counts(console, "Open and won deals by status", "status", "deals", statuses, list(Status))
+    _counts(
+        console, f"Open and won deals by status{scope}", "status", "deals", statuses, list(Status)
+    )
 
     standing = [
         d for _, d in sorted(decisions.opportunities.items()) if d.status is Status.VIOLATION
