@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import structlog
+
+from syncd.sandbox import SandboxOrg, SandboxServer, serve_sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +24,16 @@ def _reset_structlog() -> None:
     yield
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
+
+
+@pytest.fixture(scope="session")
+def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One local CA and certificate for every sandbox a test session starts."""
+    return tmp_path_factory.mktemp("tls")
+
+
+@pytest.fixture
+def server(org: SandboxOrg, cert_dir: Path) -> Iterator[SandboxServer]:
+    """The ``org`` fixture of the requesting module, served over HTTPS on 127.0.0.1."""
+    with serve_sandbox(org, cert_dir=cert_dir) as running:
+        yield running

@@ -13,18 +13,13 @@ from syncd.demo import with_demo_owners
 from syncd.runtime import Runtime, open_runtime
 from syncd.salesforce import OrgClient
 from syncd.salesforce.retry import RetryPolicy
-from syncd.sandbox import SandboxOrg, SandboxServer, serve_sandbox
+from syncd.sandbox import SandboxOrg, SandboxServer
 from syncd.sandbox.dataset import demo_dataset
 from syncd.settings import load_settings
 
 pytestmark = pytest.mark.integration
 
 NO_WAIT = RetryPolicy(initial_wait=0, max_wait=0, jitter=0)
-
-
-@pytest.fixture(scope="session")
-def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tls")
 
 
 @pytest.fixture
@@ -37,12 +32,6 @@ def org(today: datetime) -> SandboxOrg:
     org = SandboxOrg()
     org.load(demo_dataset(today.date()))
     return org
-
-
-@pytest.fixture
-def server(org: SandboxOrg, cert_dir: Path) -> Iterator[SandboxServer]:
-    with serve_sandbox(org, cert_dir=cert_dir) as running:
-        yield running
 
 
 @pytest.fixture

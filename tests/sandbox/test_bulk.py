@@ -7,7 +7,6 @@ import inspect
 import io
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ import requests
 from syncd.errors import FatalSyncError
 from syncd.salesforce import OrgClient, RetryPolicy
 from syncd.salesforce.bulk import BulkJobFailed
-from syncd.sandbox import SandboxOrg, SandboxServer, bulk, serve_sandbox
+from syncd.sandbox import SandboxOrg, SandboxServer, bulk
 from syncd.sfid import make_id
 from tests.sandbox.test_server import Client
 
@@ -25,11 +24,6 @@ OPP = make_id("006", 1)
 FIELDS = "Id, Name, IsPartner, BillingCountry"
 SOQL = f"SELECT {FIELDS} FROM Account"
 NO_WAIT = RetryPolicy(initial_wait=0, max_wait=0, jitter=0)
-
-
-@pytest.fixture(scope="module")
-def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tls")
 
 
 @pytest.fixture
@@ -44,12 +38,6 @@ def org() -> SandboxOrg:
            "CloseDate": "2026-12-31", "Amount": 12500.5}  # fmt: skip
     org.load({"Account": accounts, "Opportunity": [opp]})
     return org
-
-
-@pytest.fixture
-def server(org: SandboxOrg, cert_dir: Path) -> Iterator[SandboxServer]:
-    with serve_sandbox(org, cert_dir=cert_dir) as running:
-        yield running
 
 
 @pytest.fixture

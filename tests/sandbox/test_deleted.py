@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from syncd.sandbox import (
     INTEGRATION_USER_ID,
     SandboxOrg,
     SandboxServer,
-    serve_sandbox,
 )
 from syncd.sandbox.soql_eval import compile_query
 from syncd.sfid import make_id
@@ -193,17 +191,6 @@ def test_merge_of_too_many_losers_is_refused(org: SandboxOrg) -> None:
 
 
 # -- over HTTPS ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tls")
-
-
-@pytest.fixture
-def server(org: SandboxOrg, cert_dir: Path) -> Iterator[SandboxServer]:
-    with serve_sandbox(org, cert_dir=cert_dir) as running:
-        yield running
 
 
 @pytest.fixture

@@ -13,18 +13,13 @@ import requests
 
 from syncd.salesforce import OrgClient
 from syncd.salesforce.retry import RetryPolicy
-from syncd.sandbox import SandboxOrg, SandboxServer, serve_sandbox
+from syncd.sandbox import SandboxOrg, SandboxServer
 from syncd.sandbox.tls import ensure_certificates
 from syncd.sfid import make_id
 
 V = "/services/data/v62.0"
 ACCT = make_id("001", 1)
 PARTNER = make_id("001", 2)
-
-
-@pytest.fixture(scope="module")
-def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tls")
 
 
 @pytest.fixture
@@ -39,12 +34,6 @@ def org() -> SandboxOrg:
         }
     )
     return org
-
-
-@pytest.fixture
-def server(org: SandboxOrg, cert_dir: Path) -> Iterator[SandboxServer]:
-    with serve_sandbox(org, cert_dir=cert_dir) as running:
-        yield running
 
 
 class Client:
