@@ -123,6 +123,7 @@ class TaskOutcome:
     opened: int = 0
     closed: int = 0
     failures: list[FailedRecord] = field(default_factory=list)
+    deals: set[str] = field(default_factory=set)  # whose Task failed: decide them again
 
 
 @dataclass
@@ -278,7 +279,8 @@ class Cycle:
                 failures.extend(tasks.failures)
             outcome = "interrupted" if pushed.interrupted else "partial" if failures else "success"
             if not pushed.interrupted:
-                self._commit(run_id, work, pushed, failures, [r.id for r in resyncs], now)
+                retry = {f.record_id for f in pushed.failures if f.record_id} | tasks.deals
+                self._commit(run_id, work, pushed, retry, [r.id for r in resyncs], now)
         calls = _delta(self.client.calls, calls_before)
         finished = self.clock()
         read_total = sum(work.read.values())
@@ -448,7 +450,7 @@ class Cycle:
         run_id: str,
         work: _Work,
         pushed: Pushed,
-        failures: list[FailedRecord],
+        retry: set[str],
         resyncs: list[int],
         now: datetime,
     ) -> None:
@@ -468,7 +470,9 @@ class Cycle:
             "named_accounts": json.dumps(sorted(self.policy.named_account_ids)),
             "mapping_fingerprint": mapping_fingerprint(self.mapping),
             "evaluated_on": now.date().isoformat(),
-            "retry_ids": json.dumps(sorted({f.record_id for f in failures if f.record_id})),
+            # Records whose write or Task failed: the next incremental cycle decides them
+            # again even though nothing about them changed.
+            "retry_ids": json.dumps(sorted(i for i in retry if i)),
             "state_run": run_id,
         }
         for key, value in facts.items():
@@ -561,6 +565,7 @@ class Cycle:
                     outcome.opened += 1
                 else:
                     outcome.failures.append(_failed(entry.key, result))
+                    outcome.deals.add(entry.opportunity_id)
         closing = [c for c in enforcement.closed if c.entry.task_id]
         saved.extend(c.entry for c in enforcement.closed if not c.entry.task_id)
         for start in range(0, len(closing), BATCH):
@@ -579,6 +584,7 @@ class Cycle:
                     outcome.closed += 1
                 else:  # stays open in the ledger: the next cycle closes it again
                     outcome.failures.append(_failed(closure.entry.task_id or "", result))
+                    outcome.deals.add(closure.entry.opportunity_id)
         self.store.save_ledger(saved)
         log.info("enforcement.done", opened=outcome.opened, closed=outcome.closed)
         return outcome
