@@ -215,3 +215,23 @@ def test_concurrent_writes_land_the_same_as_serial_ones(
 
 def _opened(report: CycleReport) -> dict[str, int]:
     return {"collections_upsert": 1} if report.tasks_opened else {}
+
+
+def test_a_named_accounts_csv_change_re_decides_only_what_it_touches(
+    runtime: Runtime, server: SandboxServer
+) -> None:
+    both = runtime.policy.named_accounts.model_copy(update={"source": "both"})
+    policy = runtime.policy.model_copy(update={"named_accounts": both})
+    cycle = Cycle(runtime.client, runtime.store, runtime.mapping, policy)
+    cycle.run()
+    run(cycle, server)  # the echo
+    joined = make_id("001", 16)  # partner-led with an incumbent, until the CSV names it
+    named = policy.named_account_ids | {joined}
+    cycle.policy = policy.model_copy(update={"named_account_ids": named})
+    report, used = run(cycle, server)
+    deals = {o["Id"] for o in server.org.records("Opportunity") if o["AccountId"] == joined}
+    assert joined in report.decisions.accounts
+    assert set(report.decisions.opportunities) >= deals
+    assert len(report.decisions.opportunities) < 10  # not the whole org
+    assert server.org.get("Account", joined)["RoE_Engagement_Lead__c"] == "Direct"
+    assert used["composite"] == 1 and "query" not in used
