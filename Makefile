@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast lint bench bench-cycle clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "syncd needs Python 3.11 or newer")'
@@ -31,6 +31,9 @@ test-fast: $(STAMP)  ## everything but the tests marked slow
 
 bench: $(STAMP)  ## the engine benchmark (see benchmarks/README.md for the others)
 	$(BIN)/python benchmarks/bench_engine.py
+
+bench-cycle: $(STAMP)  ## cycles against the sandbox at 50 ms a call, 10k deals, with the per-record loop
+	$(BIN)/python benchmarks/bench_cycle.py --opportunities 10000 --latency 0.05
 
 clean:
 	rm -rf $(VENV) .syncd-demo .syncd-sandbox state .pytest_cache .ruff_cache .mypy_cache

@@ -196,7 +196,18 @@ def read_changes(
     asked_at = client.server_time  # the composite ran the queries just before this answer
     out = ChangeRead(records={}, deleted={}, read={}, watermarks={})
     touched_deals: set[str] = set()
-    for name, answer in pages.items():
+    for name, (total, first) in pages.items():
+        answer: Iterator[Page] = first
+        if options.bulk_threshold is not None and total > options.bulk_threshold:
+            # A burst of changes (the echo of a first cycle, a mass update) is a full
+            # load in all but name: Bulk API reads it in far fewer calls.
+            first.close()
+            log.info("pull.changes_bulk", sobject=name, records=total)
+            answer = client.bulk_query_pages(
+                queries[name][0],
+                include_deleted=queries[name][1],
+                page_records=options.bulk_page_records,
+            )
         live: list[dict[str, Any]] = out.records.setdefault(name, [])
         gone: dict[str, str | None] = out.deleted.setdefault(name, {})
         count = 0

@@ -283,12 +283,12 @@ class OrgClient:
 
     def query_batch(
         self, queries: Mapping[str, tuple[str, bool]]
-    ) -> dict[str, Iterator[list[dict[str, Any]]]]:
+    ) -> dict[str, tuple[int, Generator[list[dict[str, Any]], None, None]]]:
         """Run up to 25 queries in ONE composite call: name -> (soql, include_deleted).
 
-        Returns name -> pages, lazily: the first page of each came in the composite
-        answer; later pages (results over 2,000 rows) cost a query_more each. This is what
-        makes an idle incremental cycle a single API call.
+        Returns name -> (totalSize, pages), lazily: the first page of each came in the
+        composite answer; later pages (results over 2,000 rows) cost a query_more each.
+        This is what makes an idle incremental cycle a single API call.
         """
         if not 0 < len(queries) <= COMPOSITE_SIZE:
             raise ValueError(f"query_batch takes 1 to 25 queries; got {len(queries)}")
@@ -302,7 +302,7 @@ class OrgClient:
             for index, (soql, deleted) in enumerate(queries.values())
         ]
         answers = {a.get("referenceId"): a for a in self.composite(subrequests)}
-        pages: dict[str, Iterator[list[dict[str, Any]]]] = {}
+        pages: dict[str, tuple[int, Generator[list[dict[str, Any]], None, None]]] = {}
         for index, name in enumerate(queries):
             answer = answers.get(_reference(index))
             if answer is None:
@@ -312,7 +312,7 @@ class OrgClient:
                 raise FatalSyncError(
                     f"the change query for {name} failed ({status}): {_first_error(body)}"
                 )
-            pages[name] = self._pages_from(body, {})
+            pages[name] = (int(body.get("totalSize") or 0), self._pages_from(body, {}))
         return pages
 
 

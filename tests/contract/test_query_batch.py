@@ -42,8 +42,8 @@ def test_one_composite_call_carries_every_query_and_more_pages_follow(
     )
     assert client.calls == {"composite": 1}
     assert client.server_time == datetime(2026, 12, 1, 9, 0, 7, tzinfo=UTC)
-    assert list(pages["User"]) == []
-    assert list(pages["Opportunity"]) == [
+    assert pages["User"][0] == 0 and list(pages["User"][1]) == []
+    assert list(pages["Opportunity"][1]) == [
         [{"Id": "006A", "IsDeleted": False}],
         [{"Id": "006B", "IsDeleted": True}],
     ]

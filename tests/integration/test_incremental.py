@@ -235,3 +235,24 @@ def test_a_named_accounts_csv_change_re_decides_only_what_it_touches(
     assert len(report.decisions.opportunities) < 10  # not the whole org
     assert server.org.get("Account", joined)["RoE_Engagement_Lead__c"] == "Direct"
     assert used["composite"] == 1 and "query" not in used
+
+
+def test_a_burst_of_changes_is_read_through_bulk_api(
+    runtime: Runtime, server: SandboxServer
+) -> None:
+    options = CycleOptions(bulk_threshold=50)  # Opportunities (100) count as big
+    cycle = Cycle(runtime.client, runtime.store, runtime.mapping, runtime.policy, options=options)
+    cycle.run()
+    server.org.delete("Opportunity", S03_DEAL)
+    report, used = run(cycle, server)  # the echo of ~90 deal writes, and one deletion
+    assert report.plan.total == 0 and report.tasks_closed == 1
+    assert S03_DEAL not in report.snapshot.opportunities
+    # One composite (its first page said 90+ deals), then a queryAll job; the describe
+    # for typing the CSV is cached from the first cycle.
+    assert used == {
+        "composite": 1,
+        "bulk_job": 1,
+        "bulk_status": 1,
+        "bulk_results": 1,
+        "collections_update": 1,  # the deleted deal's Task closed
+    }
