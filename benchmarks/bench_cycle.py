@@ -209,6 +209,7 @@ def syncd_cycles(
                     peak_rss_mb(),
                 )
             )
+            del report  # as the daemon does: a report does not outlive its cycle
             print(f"{run}: done in {wall:.1f} s", file=sys.stderr)
         return rows, runtime.mapping, runtime.policy
     finally:

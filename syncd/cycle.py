@@ -107,15 +107,13 @@ class Pushed:
     written: int = 0
     failures: list[FailedRecord] = field(default_factory=list)
     interrupted: bool = False
-    landed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # Id -> values
+    landed: list[RecordWrite] = field(default_factory=list)  # the plan's, not copies
 
     def add(self, batch: list[RecordWrite], report: PushReport) -> None:
         self.written += report.succeeded
         self.failures.extend(report.failed)
         failed = {f.record_id for f in report.failed}
-        self.landed.extend(
-            (w.record_id, dict(w.values)) for w in batch if w.record_id not in failed
-        )
+        self.landed.extend(w for w in batch if w.record_id not in failed)
 
 
 @dataclass
@@ -477,7 +475,8 @@ class Cycle:
         }
         for key, value in facts.items():
             self.store.set_fact(key, value)
-        self._state = work.state.with_written(pushed.landed)
+        work.state.record_written((w.record_id, w.values) for w in pushed.landed)
+        self._state = work.state
         self._state_run = run_id
 
     def _budget_hold(self) -> bool:

@@ -18,7 +18,14 @@ from typing import Any
 
 from syncd.cascade import Changes
 from syncd.domain import Snapshot
-from syncd.mapping import FieldMapping, to_account, to_opportunity, to_user, written_values
+from syncd.mapping import (
+    FieldMapping,
+    FieldValues,
+    to_account,
+    to_opportunity,
+    to_user,
+    written_values,
+)
 from syncd.reader import (
     PARTNER_ROWS,
     ChangeRead,
@@ -63,12 +70,20 @@ class OrgState:
     def empty(self) -> bool:
         return not (self.snapshot.accounts or self.snapshot.opportunities)
 
-    def with_written(self, writes: Iterable[tuple[str, Mapping[str, Any]]]) -> OrgState:
-        """The state after syncd's writes landed (so the echo plans nothing)."""
-        current = dict(self.current)
+    def record_written(self, writes: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        """Remember what syncd's writes set (so their echo plans nothing).
+
+        In place: called once the cycle that built this state has committed, when no one
+        else holds it; a copy would double the biggest structure of a large org.
+        """
+        current = self.current
+        assert isinstance(current, dict)
         for record_id, values in writes:
-            current[record_id] = {**current.get(record_id, {}), **values}
-        return replace(self, current=current)
+            before = current.get(record_id)
+            if isinstance(before, FieldValues):
+                current[record_id] = before.updated(values)
+            else:
+                current[record_id] = {**(before or {}), **values}
 
     def apply(self, read: ChangeRead, mapping: FieldMapping) -> Applied:
         return _Applier(self, mapping).apply(read)

@@ -60,7 +60,7 @@ class ReadOptions:
 @dataclass
 class OrgRead:
     snapshot: Snapshot
-    current: dict[str, dict[str, Any]]  # record Id -> values of the fields syncd writes
+    current: dict[str, Mapping[str, Any]]  # record Id -> values of the fields syncd writes
     read: dict[str, int]  # records read per object
     watermarks: dict[str, datetime] = field(default_factory=dict)
     partners: dict[str, str] = field(default_factory=dict)  # opp -> primary partner row
@@ -87,7 +87,7 @@ def read_org(
 ) -> OrgRead:
     read: dict[str, int] = {}
     marks: dict[str, datetime] = {}
-    current: dict[str, dict[str, Any]] = {}
+    current: dict[str, Mapping[str, Any]] = {}
 
     started: list[datetime] = []  # the org's clock when the read began
 

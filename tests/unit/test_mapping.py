@@ -112,3 +112,17 @@ def test_mapping_file_that_is_not_yaml(tmp_path: Path) -> None:
     path.write_text("account: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_mapping(path)
+
+
+def test_written_values_are_a_compact_mapping_that_updates_by_copy() -> None:
+    from syncd.mapping import FieldValues, written_values
+
+    fields = ["RoE_Status__c", "RoE_Reason__c"]
+    values = written_values({"RoE_Status__c": "Violation", "Other": 1}, fields)
+    assert isinstance(values, FieldValues)
+    assert dict(values) == {"RoE_Status__c": "Violation", "RoE_Reason__c": None}
+    assert values == {"RoE_Status__c": "Violation", "RoE_Reason__c": None}
+    updated = values.updated({"RoE_Status__c": "Compliant"})
+    assert updated == {"RoE_Status__c": "Compliant", "RoE_Reason__c": None}
+    assert values["RoE_Status__c"] == "Violation"  # the original is untouched
+    assert values.updated({"New__c": 1}) == {**values, "New__c": 1}

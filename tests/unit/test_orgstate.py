@@ -95,7 +95,8 @@ def test_an_echo_or_a_hand_edit_of_the_roe_fields_is_replanned_not_cascaded(
     assert applied.changes.empty and applied.replan == {DEAL}
     assert applied.state.current[DEAL]["RoE_Status__c"] == "Compliant"
     # once syncd remembers what it wrote, the echo is nothing at all
-    written = state_of(store, mapping).with_written([(DEAL, {"RoE_Status__c": "Compliant"})])
+    written = state_of(store, mapping)
+    written.record_written([(DEAL, {"RoE_Status__c": "Compliant"})])
     assert not written.apply(changes(echo), mapping).replan
 
 
