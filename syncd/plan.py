@@ -7,7 +7,7 @@ in the next pull with the values it wrote, and then nothing differs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,14 @@ class RecordWrite:
     sobject: str
     record_id: str
     values: Mapping[str, Any]  # only the fields that change
-    before: Mapping[str, Any]  # what those fields held (for dry runs and the audit)
+    # The record's values in syncd's fields when planned (shared, not copied: a first
+    # cycle over a large org plans a million writes).
+    held: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def before(self) -> dict[str, Any]:
+        """What the changing fields held (for dry runs and the audit)."""
+        return {name: self.held.get(name) for name in self.values}
 
     def payload(self) -> dict[str, Any]:
         return {"Id": self.record_id, **self.values}
@@ -71,7 +78,7 @@ def diff(
     }
     if not changed:
         return None
-    return RecordWrite(sobject, record_id, changed, {f: current.get(f) for f in changed})
+    return RecordWrite(sobject, record_id, changed, current)
 
 
 def plan_writes(
