@@ -42,6 +42,7 @@ from syncd.reader import (
     ReadOptions,
     read_changes,
     read_org,
+    watched_objects,
 )
 from syncd.salesforce import OrgClient, push_updates
 from syncd.salesforce.push import FailedRecord, PushReport
@@ -214,8 +215,7 @@ class Cycle:
         return None
 
     def _objects(self) -> list[str]:
-        m = self.mapping
-        return [m.user.sobject, m.account.sobject, m.opportunity.sobject]
+        return watched_objects(self.mapping)
 
     def _known_state(self) -> OrgState:
         last = self.store.get_fact("state_run")

@@ -133,9 +133,16 @@ def read_org(
 
     snapshot = Snapshot(accounts=accounts, opportunities=opportunities, users=users)
     if started:  # a change made while a long read ran is newer than its start: next cycle
-        names = (mapping.user.sobject, mapping.account.sobject, mapping.opportunity.sobject)
-        marks = {name: started[0] for name in names}
+        marks = {name: started[0] for name in watched_objects(mapping)}
     return OrgRead(snapshot, current, read, marks, partners)
+
+
+def watched_objects(mapping: FieldMapping) -> list[str]:
+    """The objects whose changes syncd follows (each has a watermark)."""
+    names = [mapping.user.sobject, mapping.account.sobject, mapping.opportunity.sobject]
+    if mapping.opportunity.partner_source == "opportunity_partner":
+        names.append("OpportunityPartner")
+    return names
 
 
 def _pages(

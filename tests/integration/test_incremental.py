@@ -256,3 +256,28 @@ def test_a_burst_of_changes_is_read_through_bulk_api(
         "bulk_results": 1,
         "collections_update": 1,  # the deleted deal's Task closed
     }
+
+
+def test_partners_from_opportunity_partner_rows_follow_their_changes(
+    runtime: Runtime, server: SandboxServer
+) -> None:
+    by_rows = runtime.mapping.opportunity.model_copy(
+        update={"partner_source": "opportunity_partner"}
+    )
+    mapping = runtime.mapping.model_copy(update={"opportunity": by_rows})
+    cycle = Cycle(runtime.client, runtime.store, mapping, runtime.policy)
+    first = cycle.run()
+    assert first.mode == "full" and first.read["OpportunityPartner"] == 0
+    run(cycle, server)  # the echo
+    partner = make_id("001", 1)  # Northwind
+    row = server.org.create(
+        "OpportunityPartner",
+        {"OpportunityId": S03_DEAL, "AccountToId": partner, "IsPrimary": True},
+    )
+    report, used = run(cycle, server)
+    assert report.snapshot.opportunities[S03_DEAL].partner_id == partner
+    assert report.changed == 1 and S03_DEAL in report.decisions.opportunities
+    assert used["composite"] == 1 and used["query"] == 1  # the touched deals' primary rows
+    server.org.delete("OpportunityPartner", row)
+    report, _ = run(cycle, server)
+    assert report.snapshot.opportunities[S03_DEAL].partner_id is None
