@@ -9,6 +9,7 @@ become ``defects`` on the domain record, which the engine turns into a Review.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -197,6 +198,12 @@ def load_mapping(path: Path) -> FieldMapping:
 # -- value parsing: never raises; problems are collected -----------------------------
 
 
+@functools.lru_cache(maxsize=8192)
+def _day(text: str) -> date:
+    # A million deals have a few thousand distinct dates: share the date objects.
+    return date.fromisoformat(text)
+
+
 class _Reader:
     """Reads typed values from one raw record and remembers what it could not read."""
 
@@ -216,6 +223,11 @@ class _Reader:
         self.defects.append(f"{field}: expected text, got {value!r}")
         return None
 
+    def shared(self, field: str | None) -> str | None:
+        """Text of a field with few distinct values (picklists): one copy in memory."""
+        value = self.text(field)
+        return None if value is None else sys.intern(value)
+
     def ident(self, field: str | None) -> str | None:
         value = self.text(field)
         if value is None:
@@ -223,7 +235,9 @@ class _Reader:
         from syncd.sfid import InvalidSalesforceId, to_18
 
         try:
-            return to_18(value)
+            # Interned: a deal's account, owner and partner Ids are then the very strings
+            # the snapshot keys on, not a million copies of them.
+            return sys.intern(to_18(value))
         except InvalidSalesforceId:
             self.defects.append(f"{field}: {value!r} is not a Salesforce Id")
             return None
@@ -255,7 +269,7 @@ class _Reader:
         if value is None:
             return None
         try:
-            return date.fromisoformat(value[:10])
+            return _day(value[:10])
         except ValueError:
             self.defects.append(f"{field}: expected a date (YYYY-MM-DD), got {value!r}")
             return None
@@ -305,7 +319,7 @@ def to_opportunity(
     m = mapping.opportunity
     f = m.read
     r = _Reader(record)
-    opp_type = r.text(f.type)
+    opp_type = r.shared(f.type)
     if m.partner_source == "field":
         partner_id = r.ident(f.partner_id)
     return Opportunity(
@@ -314,8 +328,8 @@ def to_opportunity(
         account_id=r.ident(f.account_id),
         owner_id=r.ident(f.owner_id),
         type=opp_type,
-        lead_source=r.text(f.lead_source),
-        stage_name=r.text(f.stage_name),
+        lead_source=r.shared(f.lead_source),
+        stage_name=r.shared(f.stage_name),
         is_closed=r.flag(f.is_closed),
         is_won=r.flag(f.is_won),
         amount=r.number(f.amount),
@@ -324,7 +338,7 @@ def to_opportunity(
         partner_id=partner_id,
         is_renewal=opp_type in m.renewal_types,
         registration=_registration(r, mapping),
-        override_lead=r.text(f.override_lead),
+        override_lead=r.shared(f.override_lead),
         override_reason=r.text(f.override_reason),
         exception_requested=r.flag(f.exception_requested),
         extra=r.extras(m.extra),
@@ -336,7 +350,7 @@ def _registration(r: _Reader, mapping: FieldMapping) -> Registration | None:
     m = mapping.opportunity
     f = m.read
     partner = r.ident(f.registration_partner_id)
-    status = r.text(f.registration_status)
+    status = r.shared(f.registration_status)
     if partner is None and status is None:
         return None
     return Registration(
