@@ -357,10 +357,16 @@ class Cycle:
 
     def _read_changes(self, resyncs: list[Any]) -> _Work:
         before = self._known_state()
+        self.store.clear_mirror_stage()
+        applier = before.applier(self.mapping, stage=self.store.stage_mirror)
         changes = read_changes(
-            self.client, self.mapping, self.store.watermarks(), self._read_options()
+            self.client,
+            self.mapping,
+            self.store.watermarks(),
+            applier.page,
+            self._read_options(),
         )
-        applied = before.apply(changes, self.mapping)
+        applied = applier.finish(changes.partners)
         after = applied.state
         scope = self._scope(before, after, applied.changes, applied.replan, resyncs)
         if applied.changes.total or applied.replan:
@@ -372,6 +378,11 @@ class Cycle:
                 replan=len(applied.replan),
                 scope=scope.total,
             )
+
+        def commit_mirror() -> None:
+            self.store.merge_mirror_stage()
+            self.store.update_mirror(applied.mirror_upserts, applied.mirror_deletes)
+
         return _Work(
             mode="incremental",
             state=after,
@@ -380,9 +391,7 @@ class Cycle:
             scope=scope,
             gone=applied.deleted_deals,
             changed=applied.changes.total,
-            commit_mirror=lambda: self.store.update_mirror(
-                applied.mirror_upserts, applied.mirror_deletes
-            ),
+            commit_mirror=commit_mirror,
         )
 
     def _scope(

@@ -12,7 +12,7 @@ only the remembered written values, which then match and plan no write.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,12 +28,13 @@ from syncd.mapping import (
 )
 from syncd.reader import (
     PARTNER_ROWS,
-    ChangeRead,
     OrgRead,
     account_written_fields,
     opportunity_written_fields,
     partner_rows,
 )
+
+Stage = Callable[[str, list[dict[str, Any]]], None]  # (sobject, records) for the mirror
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,9 @@ class OrgState:
             else:
                 current[record_id] = {**(before or {}), **values}
 
-    def apply(self, read: ChangeRead, mapping: FieldMapping) -> Applied:
-        return _Applier(self, mapping).apply(read)
+    def applier(self, mapping: FieldMapping, stage: Stage | None = None) -> ChangeApplier:
+        """Something to hand a change read to, page by page (see ``ChangeApplier``)."""
+        return ChangeApplier(self, mapping, stage)
 
 
 @dataclass(frozen=True)
@@ -101,99 +103,104 @@ class Applied:
     replan: frozenset[str]
 
 
-class _Applier:
-    def __init__(self, state: OrgState, mapping: FieldMapping) -> None:
+class ChangeApplier:
+    """Takes a change read page by page, so a burst of changes is never held whole.
+
+    Records whose rule inputs or RoE values changed go to ``stage`` (the store's mirror
+    staging) as they come; ``finish`` gives the next state and what changed.
+    """
+
+    def __init__(self, state: OrgState, mapping: FieldMapping, stage: Stage | None) -> None:
+        m, old = mapping, state.snapshot
         self.state = state
         self.mapping = mapping
+        self.stage = stage or (lambda sobject, records: None)
         self.current = dict(state.current)
-        self.upserts: dict[str, list[dict[str, Any]]] = {}
         self.deletes: dict[str, list[str]] = {}
         self.replan: set[str] = set()
-
-    def apply(self, read: ChangeRead) -> Applied:
-        m, old = self.mapping, self.state.snapshot
-        users = dict(old.users)
-        changed_users = set()
-        for record in read.records.get(m.user.sobject, ()):
-            user = to_user(record, m)
-            if users.get(user.id) != user:
-                users[user.id] = user
-                changed_users.add(user.id)
-                self._keep(m.user.sobject, record)
-
-        accounts = dict(old.accounts)
-        changed_accounts = self._records(
-            read, m.account.sobject, accounts, lambda r: to_account(r, m), account_written_fields(m)
+        self.deleted_deals: dict[str, str] = {}
+        self.users, self.accounts, self.opps = (
+            dict(old.users),
+            dict(old.accounts),
+            dict(old.opportunities),
         )
-        partners = dict(self.state.partners)
-        moved = self._partners(read, partners)
-        opps = dict(old.opportunities)
-        changed_opps = self._records(
-            read,
-            m.opportunity.sobject,
-            opps,
-            lambda r: to_opportunity(r, m, partner_id=partners.get(str(r.get("Id")))),
-            opportunity_written_fields(m),
-        )
-        for deal in moved - changed_opps:  # only the partner row changed
-            if deal in opps and opps[deal].partner_id != partners.get(deal):
-                opps[deal] = replace(opps[deal], partner_id=partners.get(deal))
-                changed_opps.add(deal)
-        deleted_deals = {
-            deal: (f"merged into {into}" if into else "deleted")
-            for deal, into in read.deleted.get(m.opportunity.sobject, {}).items()
+        self.partners = dict(state.partners)
+        self.changed: dict[str, set[str]] = {"users": set(), "accounts": set(), "deals": set()}
+        partner_of = self.partners.get
+        self._kinds: dict[str, tuple[dict[str, Any], Any, list[str] | None, set[str]]] = {
+            m.user.sobject: (self.users, lambda r: to_user(r, m), None, self.changed["users"]),
+            m.account.sobject: (
+                self.accounts,
+                lambda r: to_account(r, m),
+                account_written_fields(m),
+                self.changed["accounts"],
+            ),
+            m.opportunity.sobject: (
+                self.opps,
+                lambda r: to_opportunity(r, m, partner_id=partner_of(str(r.get("Id")))),
+                opportunity_written_fields(m),
+                self.changed["deals"],
+            ),
         }
-        state = OrgState(Snapshot(accounts, opps, users), self.current, partners)
-        changes = Changes(
-            frozenset(changed_users), frozenset(changed_accounts), frozenset(changed_opps)
-        )
-        return Applied(
-            state, changes, self.upserts, self.deletes, deleted_deals, frozenset(self.replan)
-        )
 
-    def _records(
-        self,
-        read: ChangeRead,
-        sobject: str,
-        records: dict[str, Any],
-        convert: Any,
-        writes: list[str],
-    ) -> set[str]:
-        changed: set[str] = set()
-        for record in read.records.get(sobject, ()):
+    def page(
+        self, sobject: str, live: list[dict[str, Any]], deleted: Mapping[str, str | None]
+    ) -> None:
+        kind = self._kinds.get(sobject)
+        if kind is None:
+            return
+        records, convert, writes, changed = kind
+        kept = []
+        for record in live:
             value = convert(record)
-            now = written_values(record, writes)
+            now = written_values(record, writes) if writes is not None else None
             if records.get(value.id) != value:
                 records[value.id] = value
                 changed.add(value.id)
-            elif self.current.get(value.id) == now:
+            elif now is None or self.current.get(value.id) == now:
                 continue  # seen before (the overlap window): nothing to do
             else:  # syncd's own write coming back, or someone edited the RoE fields
                 self.replan.add(value.id)
-            self.current[value.id] = now
-            self._keep(sobject, record)
-        for record_id in read.deleted.get(sobject, {}):
+            if now is not None:
+                self.current[value.id] = now
+            kept.append(record)
+        if kept:
+            self.stage(sobject, kept)
+        for record_id, into in deleted.items():
             if records.pop(record_id, None) is not None:
                 changed.add(record_id)
             self.current.pop(record_id, None)
             self.deletes.setdefault(sobject, []).append(record_id)
-        return changed
+            if sobject == self.mapping.opportunity.sobject:
+                self.deleted_deals[record_id] = f"merged into {into}" if into else "deleted"
 
-    def _partners(self, read: ChangeRead, partners: dict[str, str]) -> set[str]:
-        moved = set()
-        for deal, partner in read.partners.items():
-            if partners.get(deal) != partner:
-                moved.add(deal)
-                if partner is None:
-                    partners.pop(deal, None)
-                    self.deletes.setdefault(PARTNER_ROWS, []).append(deal)
-                else:
-                    partners[deal] = partner
-                    self.upserts.setdefault(PARTNER_ROWS, []).extend(partner_rows({deal: partner}))
-        return moved
-
-    def _keep(self, sobject: str, record: dict[str, Any]) -> None:
-        self.upserts.setdefault(sobject, []).append(record)
+    def finish(self, partners: Mapping[str, str | None]) -> Applied:
+        """The next state, given the primary partners of deals whose partner rows changed."""
+        upserts: dict[str, list[dict[str, Any]]] = {}
+        for deal, partner in partners.items():
+            if self.partners.get(deal) == partner:
+                continue
+            if partner is None:
+                self.partners.pop(deal, None)
+                self.deletes.setdefault(PARTNER_ROWS, []).append(deal)
+            else:
+                self.partners[deal] = partner
+                upserts.setdefault(PARTNER_ROWS, []).extend(partner_rows({deal: partner}))
+            opp = self.opps.get(deal)
+            if opp is not None and opp.partner_id != partner:
+                self.opps[deal] = replace(opp, partner_id=partner)
+                self.changed["deals"].add(deal)
+        state = OrgState(
+            Snapshot(self.accounts, self.opps, self.users), self.current, self.partners
+        )
+        changes = Changes(
+            frozenset(self.changed["users"]),
+            frozenset(self.changed["accounts"]),
+            frozenset(self.changed["deals"]),
+        )
+        return Applied(
+            state, changes, upserts, self.deletes, self.deleted_deals, frozenset(self.replan)
+        )
 
 
 def _user(mapping: FieldMapping) -> Any:

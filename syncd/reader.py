@@ -164,22 +164,28 @@ def _pages(
 
 @dataclass
 class ChangeRead:
-    """What changed since the watermarks, as read (mapped fields, raw values)."""
+    """What a change read saw; the records themselves went to the page sink."""
 
-    records: dict[str, list[dict[str, Any]]]  # sobject -> live changed rows
-    deleted: dict[str, dict[str, str | None]]  # sobject -> deleted Id -> merged into
     read: dict[str, int]
     watermarks: dict[str, datetime]
     partners: dict[str, str | None] = field(default_factory=dict)  # opp -> primary partner
+
+
+# (sobject, live changed rows, deleted Id -> merged into) for each page of a change read
+ChangeSink = Callable[[str, Page, dict[str, "str | None"]], None]
 
 
 def read_changes(
     client: OrgClient,
     mapping: FieldMapping,
     since: Mapping[str, datetime],
+    sink: ChangeSink,
     options: ReadOptions = ReadOptions(),  # frozen, so a shared default is safe
 ) -> ChangeRead:
-    """Changes since each object's watermark minus the overlap, in one composite call."""
+    """Changes since each object's watermark minus the overlap, in one composite call.
+
+    Each page goes to ``sink`` as it arrives; nothing here keeps the records.
+    """
 
     def change(sobject: str, fields: list[str]) -> str:
         columns = _with(fields, "Id", WATERMARK)
@@ -201,7 +207,8 @@ def read_changes(
         queries["OpportunityPartner"] = (change("OpportunityPartner", ["OpportunityId"]), True)
     pages = client.query_batch(queries)
     asked_at = client.server_time  # the composite ran the queries just before this answer
-    out = ChangeRead(records={}, deleted={}, read={}, watermarks={})
+    out = ChangeRead(read={}, watermarks={})
+    changed, deleted = 0, 0
     touched_deals: set[str] = set()
     for name, (total, first) in pages.items():
         answer: Iterator[Page] = first
@@ -215,11 +222,11 @@ def read_changes(
                 include_deleted=queries[name][1],
                 page_records=options.bulk_page_records,
             )
-        live: list[dict[str, Any]] = out.records.setdefault(name, [])
-        gone: dict[str, str | None] = out.deleted.setdefault(name, {})
         count = 0
         for page in answer:
             count += len(page)
+            live: Page = []
+            gone: dict[str, str | None] = {}
             for record in page:
                 note_watermark(out.watermarks, name, record.get(WATERMARK))
                 if name == "OpportunityPartner":
@@ -228,6 +235,8 @@ def read_changes(
                     gone[str(record["Id"])] = record.get("MasterRecordId")
                 else:
                     live.append(_without(record, "IsDeleted", "MasterRecordId"))
+            changed, deleted = changed + len(live), deleted + len(gone)
+            sink(name, live, gone)
         out.read[name] = count
     if asked_at is not None:
         # Next time from when this read ran (less the overlap), not from the newest row:
@@ -238,11 +247,7 @@ def read_changes(
     if by_partner_rows and touched_deals:
         found = primary_partners(client, sorted(touched_deals))
         out.partners = {deal: found.get(deal) for deal in touched_deals}
-    log.info(
-        "pull.changes",
-        **{name: len(rows) for name, rows in out.records.items()},
-        deleted=sum(len(d) for d in out.deleted.values()),
-    )
+    log.info("pull.changes", read=out.read, changed=changed, deleted=deleted)
     return out
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -329,6 +330,15 @@ class Store:
                     select(*columns).where(mirror_stage.c.sobject.in_(names)),
                 )
             )
+            conn.execute(delete(mirror_stage))
+
+    def merge_mirror_stage(self) -> None:
+        """Staged records replace their mirrored versions or join them (one transaction)."""
+        staged = select(mirror_stage.c.sobject, mirror_stage.c.id)
+        with self.begin() as conn:
+            conn.execute(delete(mirror).where(tuple_(mirror.c.sobject, mirror.c.id).in_(staged)))
+            columns = [mirror_stage.c.sobject, mirror_stage.c.id, mirror_stage.c.data]
+            conn.execute(insert(mirror).from_select(["sobject", "id", "data"], select(*columns)))
             conn.execute(delete(mirror_stage))
 
     def update_mirror(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from syncd.mapping import FieldMapping, load_mapping
-from syncd.orgstate import OrgState
-from syncd.reader import ChangeRead
+from syncd.orgstate import Applied, OrgState
 from syncd.sfid import make_id
 from syncd.store import Store
 
@@ -49,13 +47,22 @@ def state_of(store: Store, mapping: FieldMapping) -> OrgState:
     return OrgState.from_store(store, mapping)
 
 
-def changes(*deals: dict[str, object], deleted: dict[str, str | None] | None = None) -> ChangeRead:
-    return ChangeRead(
-        records={"Opportunity": list(deals)},
-        deleted={"Opportunity": deleted or {}},
-        read={"Opportunity": len(deals)},
-        watermarks={"Opportunity": datetime(2026, 12, 1, 9, 5, tzinfo=UTC)},
+def apply(
+    state: OrgState,
+    mapping: FieldMapping,
+    *deals: dict[str, object],
+    deleted: dict[str, str | None] | None = None,
+    staged: list[str] | None = None,
+) -> Applied:
+    """Hand one page of deal changes to the state, as a change read does."""
+    stage = (
+        (lambda sobject, records: staged.extend(r["Id"] for r in records))
+        if staged is not None
+        else None
     )
+    applier = state.applier(mapping, stage=stage)
+    applier.page("Opportunity", list(deals), deleted or {})
+    return applier.finish({})
 
 
 @pytest.fixture
@@ -75,35 +82,37 @@ def test_the_state_rebuilds_from_the_mirror(store: Store, mapping: FieldMapping)
 def test_a_real_change_cascades_and_is_kept_for_the_mirror(
     store: Store, mapping: FieldMapping
 ) -> None:
-    applied = state_of(store, mapping).apply(changes(deal(DEAL, Name="Bigger")), mapping)
+    staged: list[str] = []
+    applied = apply(state_of(store, mapping), mapping, deal(DEAL, Name="Bigger"), staged=staged)
     assert applied.changes.opportunities == {DEAL}
     assert not applied.replan
     assert applied.state.snapshot.opportunities[DEAL].name == "Bigger"
-    assert [r["Id"] for r in applied.mirror_upserts["Opportunity"]] == [DEAL]
+    assert staged == [DEAL]
 
 
 def test_a_record_seen_again_in_the_overlap_is_nothing(store: Store, mapping: FieldMapping) -> None:
-    applied = state_of(store, mapping).apply(changes(deal(DEAL)), mapping)
-    assert applied.changes.empty and not applied.replan and not applied.mirror_upserts
+    staged: list[str] = []
+    applied = apply(state_of(store, mapping), mapping, deal(DEAL), staged=staged)
+    assert applied.changes.empty and not applied.replan and not staged
 
 
 def test_an_echo_or_a_hand_edit_of_the_roe_fields_is_replanned_not_cascaded(
     store: Store, mapping: FieldMapping
 ) -> None:
     echo = deal(DEAL, RoE_Status__c="Compliant", SystemModstamp="2026-12-01T09:01:00.000+0000")
-    applied = state_of(store, mapping).apply(changes(echo), mapping)
+    applied = apply(state_of(store, mapping), mapping, echo)
     assert applied.changes.empty and applied.replan == {DEAL}
     assert applied.state.current[DEAL]["RoE_Status__c"] == "Compliant"
     # once syncd remembers what it wrote, the echo is nothing at all
     written = state_of(store, mapping)
     written.record_written([(DEAL, {"RoE_Status__c": "Compliant"})])
-    assert not written.apply(changes(echo), mapping).replan
+    assert not apply(written, mapping, echo).replan
 
 
 def test_a_deleted_deal_leaves_the_state_and_is_reported(
     store: Store, mapping: FieldMapping
 ) -> None:
-    applied = state_of(store, mapping).apply(changes(deleted={DEAL: None}), mapping)
+    applied = apply(state_of(store, mapping), mapping, deleted={DEAL: None})
     assert DEAL not in applied.state.snapshot.opportunities
     assert applied.changes.opportunities == {DEAL}
     assert applied.deleted_deals == {DEAL: "deleted"}

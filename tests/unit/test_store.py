@@ -114,3 +114,17 @@ def test_incremental_mirror_updates_replace_add_and_drop(store: Store) -> None:
         {"Id": "001A", "Name": "a2"},
         {"Id": "001C"},
     ]
+
+
+def test_staged_changes_merge_into_the_mirror(store: Store) -> None:
+    store.replace_mirror({"Account": [{"Id": "001A", "Name": "a"}, {"Id": "001B"}]})
+    store.clear_mirror_stage()
+    store.stage_mirror("Account", [{"Id": "001A", "Name": "a2"}, {"Id": "001C"}])
+    store.merge_mirror_stage()
+    assert list(store.mirror_records("Account")) == [
+        {"Id": "001A", "Name": "a2"},
+        {"Id": "001B"},
+        {"Id": "001C"},
+    ]
+    store.merge_mirror_stage()  # nothing staged: nothing changes
+    assert store.mirror_counts() == {"Account": 3}
