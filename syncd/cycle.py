@@ -129,14 +129,12 @@ class TaskOutcome:
 class _Work:
     """What a cycle read and decided, whichever way it read."""
 
-    mode: str
     state: OrgState  # the org after this cycle's reads
     read: dict[str, int]
     watermarks: dict[str, datetime]
     scope: Scope | None  # None: every record
     gone: dict[str, str]  # deals deleted or merged away -> how
     changed: int = 0
-    why_full: str | None = None
     commit_mirror: Callable[[], None] = lambda: None
 
 
@@ -236,7 +234,7 @@ class Cycle:
         why_full: str | None,
         resyncs: list[Any],
     ) -> CycleReport:
-        work = self._read_all(dry_run, why_full) if why_full else self._read_changes(resyncs)
+        work = self._read_all(dry_run) if why_full else self._read_changes(resyncs)
         now = self.clock()
         snapshot = work.state.snapshot
         decisions = evaluate(snapshot, self.policy, now, scope=work.scope)
@@ -326,7 +324,7 @@ class Cycle:
             why_full=why_full,
         )
 
-    def _read_all(self, dry_run: bool, why_full: str) -> _Work:
+    def _read_all(self, dry_run: bool) -> _Work:
         """Read the whole org; stage it for the mirror (a dry run leaves the store alone)."""
         if not dry_run:
             self.store.clear_mirror_stage()
@@ -345,13 +343,11 @@ class Cycle:
         }
         staged = [*self._objects(), PARTNER_ROWS]
         return _Work(
-            mode="full",
             state=OrgState.from_read(pulled),
             read=pulled.read,
             watermarks=marks,
             scope=None,
             gone=gone,
-            why_full=why_full,
             commit_mirror=lambda: self.store.promote_mirror(staged),
         )
 
@@ -384,7 +380,6 @@ class Cycle:
             self.store.update_mirror(applied.mirror_upserts, applied.mirror_deletes)
 
         return _Work(
-            mode="incremental",
             state=after,
             read=changes.read,
             watermarks=changes.watermarks,

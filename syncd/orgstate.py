@@ -50,7 +50,10 @@ class OrgState:
     @classmethod
     def from_store(cls, store: Any, mapping: FieldMapping) -> OrgState:
         """Rebuild from the mirror (no API calls); empty when no cycle has finished yet."""
-        users = {u.id: u for u in map(_user(mapping), store.mirror_records(mapping.user.sobject))}
+        users = {
+            u.id: u
+            for u in (to_user(r, mapping) for r in store.mirror_records(mapping.user.sobject))
+        }
         partners = {r["Id"]: r["AccountToId"] for r in store.mirror_records(PARTNER_ROWS)}
         account_writes = account_written_fields(mapping)
         opp_writes = opportunity_written_fields(mapping)
@@ -201,7 +204,3 @@ class ChangeApplier:
         return Applied(
             state, changes, upserts, self.deletes, self.deleted_deals, frozenset(self.replan)
         )
-
-
-def _user(mapping: FieldMapping) -> Any:
-    return lambda record: to_user(record, mapping)
