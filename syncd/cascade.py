@@ -5,8 +5,9 @@ Pure: two snapshots (before and after the changes) and the ids that changed in, 
 when anything it looked at changed. So
 
 - an account: itself, its descendants (named and global status flow down the parent
-  chain) and every deal on any of them, and every deal that names it as partner, directly
-  or through its owner's partner account (the remedy quotes the partner's name);
+  chain) and every deal on any of them, and every deal that names it as partner, directly,
+  through its owner's partner account or as its account's incumbent (the remedy quotes
+  the partner's name);
 - a user: every deal they own (role, segment and partner account come from the owner);
 - a deal: itself and every deal on the same account (registration conflicts are
   decided per account), before and after a move to another account;
@@ -71,6 +72,7 @@ class _Index:
         self.deals_naming: dict[str, list[str]] = defaultdict(list)
         self.children: dict[str, list[str]] = defaultdict(list)
         self.portal_users: dict[str, list[str]] = defaultdict(list)
+        self.incumbent_of: dict[str, list[str]] = defaultdict(list)
         for key, opp in snapshot.opportunities.items():
             for partner in _partners(opp):
                 self.deals_naming[partner].append(key)
@@ -81,6 +83,8 @@ class _Index:
         for key, account in snapshot.accounts.items():
             if isinstance(account.parent_id, str):
                 self.children[account.parent_id].append(key)
+            if isinstance(account.incumbent_partner_id, str):
+                self.incumbent_of[account.incumbent_partner_id].append(key)
         for key, user in snapshot.users.items():
             if isinstance(user.partner_account_id, str):
                 self.portal_users[user.partner_account_id].append(key)
@@ -120,6 +124,8 @@ def affected(before: Snapshot, after: Snapshot, changes: Changes) -> Scope:
             deals.update(index.deals_naming.get(key, ()))
             for user in index.portal_users.get(key, ()):  # a portal user's deals name it too
                 deals.update(index.deals_of.get(user, ()))
+            for customer in index.incumbent_of.get(key, ()):  # it protects their deals
+                deals.update(index.deals_on.get(customer, ()))
         for key in accounts:
             deals.update(index.deals_on.get(key, ()))
     return Scope(

@@ -200,11 +200,15 @@ def test_deleted_records_leave_the_scope_and_nothing_changed_means_nothing_to_do
 
 
 def test_a_partner_account_change_reaches_the_deals_that_name_it() -> None:
-    partner, customer = PARTNERS[0], ACCOUNTS[0]
+    partner, customer, incumbent_on = PARTNERS[0], ACCOUNTS[0], ACCOUNTS[4]
     portal = USERS[2]
-    named, registered, by_portal, unrelated = (make_id("006", n) for n in range(4))
+    named, registered, by_portal, unrelated, protected = (make_id("006", n) for n in range(5))
     before = Snapshot(
-        {partner: Account(partner, is_partner=True), customer: Account(customer)},
+        {
+            partner: Account(partner, is_partner=True),
+            customer: Account(customer),
+            incumbent_on: Account(incumbent_on, incumbent_partner_id=partner),
+        },
         {
             named: Opportunity(named, account_id=customer, partner_id=partner),
             registered: Opportunity(
@@ -214,10 +218,11 @@ def test_a_partner_account_change_reaches_the_deals_that_name_it() -> None:
             ),
             by_portal: Opportunity(by_portal, account_id=ACCOUNTS[2], owner_id=portal),
             unrelated: Opportunity(unrelated, account_id=ACCOUNTS[3]),
+            protected: Opportunity(protected, account_id=incumbent_on),
         },
         {portal: User(portal, role=Role.PARTNER_USER, partner_account_id=partner)},
     )
     renamed = dataclasses.replace(before.accounts[partner], name="Renamed Partners")
     after = dataclasses.replace(before, accounts={**before.accounts, partner: renamed})
     scope = affected(before, after, Changes(accounts=frozenset({partner})))
-    assert scope.opportunities == {named, registered, by_portal}
+    assert scope.opportunities == {named, registered, by_portal, protected}
