@@ -61,6 +61,7 @@ from syncd.mapping import (  # noqa: E402
 )
 from syncd.plan import plan_writes  # noqa: E402
 from syncd.policy import Policy  # noqa: E402
+from syncd.reader import account_written_fields, opportunity_written_fields  # noqa: E402
 from syncd.runtime import open_runtime  # noqa: E402
 from syncd.salesforce import SalesforceSettings  # noqa: E402
 from syncd.sandbox import SandboxOrg, serve_sandbox  # noqa: E402
@@ -257,10 +258,8 @@ def per_record_loop(org: RemoteOrg, mapping: FieldMapping, policy: Policy) -> Ro
     users = query_all(mapping.user.sobject, mapping.user_fields())
     accounts = query_all(mapping.account.sobject, mapping.account_fields())
     opps = query_all(mapping.opportunity.sobject, mapping.opportunity_fields())
-    account_writes = list(mapping.account.write.model_dump().values())
-    if mapping.account.read.resync_requested:
-        account_writes.append(mapping.account.read.resync_requested)
-    opp_writes = list(mapping.opportunity.write.model_dump().values())
+    account_writes = account_written_fields(mapping)
+    opp_writes = opportunity_written_fields(mapping)
     current = {r["Id"]: written_values(r, account_writes) for r in accounts}
     current.update({r["Id"]: written_values(r, opp_writes) for r in opps})
     snapshot = Snapshot(

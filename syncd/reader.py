@@ -22,7 +22,7 @@ import structlog
 
 from syncd.domain import Snapshot
 from syncd.mapping import FieldMapping, to_account, to_opportunity, to_user, written_values
-from syncd.salesforce import OrgClient
+from syncd.salesforce import OrgClient, pull_soql
 from syncd.salesforce.soql import id_chunks, select, soql_format
 
 log = structlog.get_logger("syncd.reader")
@@ -148,7 +148,7 @@ def watched_objects(mapping: FieldMapping) -> list[str]:
 def _pages(
     client: OrgClient, sobject: str, fields: list[str], options: ReadOptions
 ) -> Iterator[Page]:
-    soql = select(sobject, _with(fields, "Id", WATERMARK))
+    soql = pull_soql(sobject, fields, watermark_field=WATERMARK)
     if sobject not in options.bulk_objects:
         total, pages = client.open_query(soql)
         threshold = options.bulk_threshold
@@ -188,9 +188,13 @@ def read_changes(
     """
 
     def change(sobject: str, fields: list[str]) -> str:
-        columns = _with(fields, "Id", WATERMARK)
-        after = soql_format(f"{WATERMARK} >= {{}}", since[sobject] - options.overlap)
-        return select(sobject, columns, where=after, order_by=WATERMARK)
+        return pull_soql(
+            sobject,
+            fields,
+            since=since[sobject],
+            overlap=options.overlap,
+            watermark_field=WATERMARK,
+        )
 
     account_fields = [*mapping.account_fields(), *_merge(mapping)]
     opportunity_fields = [*mapping.opportunity_fields(), "IsDeleted"]
@@ -304,7 +308,3 @@ def note_watermark(marks: dict[str, datetime], sobject: str, value: Any) -> None
         return
     if stamp.tzinfo is not None and (sobject not in marks or stamp > marks[sobject]):
         marks[sobject] = stamp
-
-
-def _with(fields: Iterable[str], *required: str) -> list[str]:
-    return list(dict.fromkeys([*fields, *required]))

@@ -12,6 +12,7 @@ from typing import Any
 
 from syncd.domain import Account, Opportunity, Snapshot, User
 from syncd.mapping import FieldMapping, to_account, to_opportunity, to_user
+from syncd.reader import primary_partners
 from syncd.salesforce import OrgClient, pull_by_ids
 from syncd.sfid import to_18
 
@@ -67,23 +68,8 @@ def _opportunities(
         records += list(_records(client, sobject, fields, [record_id]))
     partners: dict[str, str] = {}
     if mapping.opportunity.partner_source == "opportunity_partner":
-        partners = _primary_partners(client, [str(r["Id"]) for r in records])
+        partners = primary_partners(client, [str(r["Id"]) for r in records])
     return [to_opportunity(r, mapping, partner_id=partners.get(str(r["Id"]))) for r in records]
-
-
-def _primary_partners(client: OrgClient, opportunity_ids: list[str]) -> dict[str, str]:
-    rows = _records(
-        client,
-        "OpportunityPartner",
-        ["OpportunityId", "AccountToId", "IsPrimary"],
-        opportunity_ids,
-        "OpportunityId",
-    )
-    return {
-        r["OpportunityId"]: r["AccountToId"]
-        for r in rows
-        if r.get("IsPrimary") and r.get("AccountToId")
-    }
 
 
 def _accounts(

@@ -5,7 +5,7 @@ It knows nothing of rules; ``syncd.cycle`` wires it to the engine and the store.
 
 from syncd.salesforce.client import OrgClient
 from syncd.salesforce.config import SalesforceSettings
-from syncd.salesforce.pull import pull, pull_by_ids
+from syncd.salesforce.pull import pull, pull_by_ids, pull_soql
 from syncd.salesforce.push import FailedRecord, PushReport, push_creates, push_updates
 from syncd.salesforce.results import ApiLimits, ApiUsage, RecordFailure, RecordResult
 from syncd.salesforce.retry import RetryPolicy
@@ -24,6 +24,7 @@ __all__ = [
     "id_chunks",
     "pull",
     "pull_by_ids",
+    "pull_soql",
     "push_creates",
     "push_updates",
     "select",

@@ -33,6 +33,19 @@ def pull(
 
     ``on_page`` is told the number of records pulled so far after each page.
     """
+    soql = pull_soql(sobject, fields, since=since, overlap=overlap, watermark_field=watermark_field)
+    yield from _counted(client.query_pages(soql, include_deleted=include_deleted), on_page)
+
+
+def pull_soql(
+    sobject: str,
+    fields: Sequence[str],
+    *,
+    since: datetime | None = None,
+    overlap: timedelta = timedelta(minutes=5),
+    watermark_field: str = "SystemModstamp",
+) -> str:
+    """The query ``pull`` runs: every row, or ``watermark >= since - overlap`` in order."""
     mark = identifier(watermark_field)
     where = order_by = None
     if since is not None:
@@ -45,8 +58,7 @@ def pull(
             raise ValueError(f"pull({sobject}): overlap must not be negative")
         where = soql_format(f"{mark} >= {{}}", since - overlap)
         order_by = mark
-    soql = select(sobject, _with(fields, "Id", mark), where=where, order_by=order_by)
-    yield from _counted(client.query_pages(soql, include_deleted=include_deleted), on_page)
+    return select(sobject, _with(fields, "Id", mark), where=where, order_by=order_by)
 
 
 def pull_by_ids(
