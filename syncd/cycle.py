@@ -164,10 +164,6 @@ class Cycle:
         self._state: OrgState | None = None
         self._state_run: str | None = None
 
-    @property
-    def api_reserve_percent(self) -> float:
-        return self.options.api_reserve_percent
-
     def run(self, *, dry_run: bool = False, full: bool = False) -> CycleReport:
         run_id = str(uuid.uuid4())
         started = self.clock()
@@ -493,14 +489,14 @@ class Cycle:
         if usage is None or usage.max <= 0:
             return False
         remaining = usage.max - usage.used
-        holding = remaining < usage.max * self.api_reserve_percent / 100
+        holding = remaining < usage.max * self.options.api_reserve_percent / 100
         self.store.set_fact(
             "api_budget",
             json.dumps(
                 {
                     "used": usage.used,
                     "max": usage.max,
-                    "reserve_percent": self.api_reserve_percent,
+                    "reserve_percent": self.options.api_reserve_percent,
                     "holding": holding,
                 }
             ),
@@ -510,7 +506,7 @@ class Cycle:
                 "cycle.budget_hold",
                 used=usage.used,
                 max=usage.max,
-                reserve_percent=self.api_reserve_percent,
+                reserve_percent=self.options.api_reserve_percent,
             )
         return holding
 
