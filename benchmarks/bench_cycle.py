@@ -46,12 +46,19 @@ sys.path.insert(0, str(ROOT))
 # Imported after the path tweak (E402), so the script runs from a checkout.
 from bench_engine import peak_rss_mb  # noqa: E402 - the sibling script (same directory)
 
-from syncd.cycle import Cycle, CycleOptions, CycleReport, enforcement_rules, resync_clears  # noqa: E402  # noqa: E402
-from syncd.domain import Snapshot  # noqa: E402
-from syncd.enforcement import reconcile  # noqa: E402
-from syncd.engine import evaluate  # noqa: E402
+from syncd.engine.domain import Snapshot  # noqa: E402
+from syncd.engine.enforcement import reconcile  # noqa: E402
+from syncd.engine.evaluate import evaluate  # noqa: E402
+from syncd.engine.policy import Policy  # noqa: E402
 from syncd.logs import configure_logging  # noqa: E402
-from syncd.mapping import (  # noqa: E402
+from syncd.salesforce import SalesforceSettings  # noqa: E402
+from syncd.sandbox import SandboxOrg, serve_sandbox  # noqa: E402
+from syncd.sandbox.dataset import synthetic_dataset  # noqa: E402
+from syncd.sandbox.dataset_synthetic import Mix  # noqa: E402
+from syncd.service.runtime import open_runtime  # noqa: E402
+from syncd.settings import load_settings  # noqa: E402
+from syncd.sync.cycle import Cycle, CycleOptions, CycleReport, enforcement_rules, resync_clears  # noqa: E402  # noqa: E402
+from syncd.sync.mapping import (  # noqa: E402
     FieldMapping,
     task_values,
     to_account,
@@ -59,15 +66,8 @@ from syncd.mapping import (  # noqa: E402
     to_user,
     written_values,
 )
-from syncd.plan import plan_writes  # noqa: E402
-from syncd.policy import Policy  # noqa: E402
-from syncd.reader import account_written_fields, opportunity_written_fields  # noqa: E402
-from syncd.runtime import open_runtime  # noqa: E402
-from syncd.salesforce import SalesforceSettings  # noqa: E402
-from syncd.sandbox import SandboxOrg, serve_sandbox  # noqa: E402
-from syncd.sandbox.dataset import synthetic_dataset  # noqa: E402
-from syncd.sandbox.dataset_synthetic import Mix  # noqa: E402
-from syncd.settings import load_settings  # noqa: E402
+from syncd.sync.plan import plan_writes  # noqa: E402
+from syncd.sync.reader import account_written_fields, opportunity_written_fields  # noqa: E402
 
 SEED = 11
 API_VERSION = "62.0"

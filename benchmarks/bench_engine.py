@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from syncd.domain import (  # noqa: E402 - after the path tweak, so the script runs from a checkout
+from syncd.engine.domain import (  # noqa: E402 - after the path tweak, so the script runs from a checkout
     Account,
     Opportunity,
     Registration,
@@ -32,8 +32,8 @@ from syncd.domain import (  # noqa: E402 - after the path tweak, so the script r
     Snapshot,
     User,
 )
-from syncd.engine import evaluate  # noqa: E402
-from syncd.policy import load_policy  # noqa: E402
+from syncd.engine.evaluate import evaluate  # noqa: E402
+from syncd.engine.policy import load_policy  # noqa: E402
 from syncd.sfid import make_id  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)

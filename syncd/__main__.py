@@ -1,3 +1,3 @@
-from syncd.cli import app
+from syncd.cli.main import main
 
-app(prog_name="syncd")
+main()

@@ -1,6 +1,6 @@
 """The org client: auth, retry, API accounting, pull and push over simple-salesforce.
 
-It knows nothing of rules; ``syncd.cycle`` wires it to the engine and the store.
+It knows nothing of rules; ``syncd.sync.cycle`` wires it to the engine and the store.
 """
 
 from syncd.salesforce.client import OrgClient

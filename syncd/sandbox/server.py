@@ -35,7 +35,7 @@ from syncd.sandbox.oauth import Credentials, TokenIssuer
 from syncd.sandbox.org import SandboxOrg
 from syncd.sandbox.reply import Reply
 from syncd.sandbox.tls import CertPaths, ensure_certificates
-from syncd.threaded_server import ThreadedServer, quiet_config, tcp_socket
+from syncd.service.http import ThreadedServer, quiet_config, tcp_socket
 
 log = structlog.get_logger("syncd.sandbox")
 

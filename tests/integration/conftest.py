@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from syncd.cycle import Cycle, CycleReport
-from syncd.demo import with_demo_owners
-from syncd.runtime import Runtime, open_runtime
+from syncd.cli.demo import with_demo_owners
 from syncd.salesforce import OrgClient
 from syncd.salesforce.retry import RetryPolicy
 from syncd.sandbox import SandboxOrg, SandboxServer
 from syncd.sandbox.dataset import demo_dataset
+from syncd.service.runtime import Runtime, open_runtime
 from syncd.settings import load_settings
+from syncd.sync.cycle import Cycle, CycleReport
 
 pytestmark = pytest.mark.integration
 

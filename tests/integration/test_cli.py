@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from syncd.sandbox import SandboxServer
-from syncd.store import Store
+from syncd.store.store import Store
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -60,7 +60,7 @@ def test_syncd_demo_runs_end_to_end(tmp_path: Path) -> None:
 def test_sync_dry_run_prints_plan_and_writes_nothing(server: SandboxServer, tmp_path: Path) -> None:
     before = server.org.records("Opportunity")
     done = subprocess.run(
-        [*SYNCD, "sync", "--once", "--dry-run"],
+        [*SYNCD, "sync", "--dry-run"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -79,7 +79,7 @@ def test_sync_with_bad_rules_file_exits_2_naming_the_file(
     rules = tmp_path / "rules.yaml"
     rules.write_text("version: 1\nregistration: {validity_days: soon}\n")
     done = subprocess.run(
-        [*SYNCD, "sync", "--once"],
+        [*SYNCD, "sync"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -10,11 +10,11 @@ from pathlib import Path
 import certifi
 import pytest
 
-from syncd.cycle import Cycle, CycleOptions, CycleReport
 from syncd.errors import ApiLimitExceeded
-from syncd.runtime import Runtime
 from syncd.sandbox import SandboxServer
 from syncd.sandbox.dataset import demo_dataset, demo_landmarks
+from syncd.service.runtime import Runtime
+from syncd.sync.cycle import Cycle, CycleOptions, CycleReport
 
 pytestmark = pytest.mark.integration
 
@@ -159,10 +159,10 @@ def test_budget_guard_reads_but_skips_writes_below_the_reserve(
 def test_explain_offline_and_online_agree_and_name_the_fields(
     server: SandboxServer, run_cycle: RunCycle, runtime: Runtime
 ) -> None:
-    from syncd.engine import explain
-    from syncd.explain_view import as_json
-    from syncd.reader import snapshot_from_mirror
-    from syncd.related import read_related
+    from syncd.cli.explain_view import as_json
+    from syncd.engine.evaluate import explain
+    from syncd.sync.orgstate import OrgState
+    from syncd.sync.related import read_related
 
     report = run_cycle()
     deal = next(
@@ -174,7 +174,7 @@ def test_explain_offline_and_online_agree_and_name_the_fields(
     server.reset_calls()
     online = explain(read_related(runtime.client, runtime.mapping, deal), runtime.policy, now, deal)
     assert 0 < server.api_calls() <= 6  # a handful of targeted queries, not a full pull
-    offline_snapshot = snapshot_from_mirror(runtime.store, runtime.mapping)
+    offline_snapshot = OrgState.from_store(runtime.store, runtime.mapping).snapshot
     offline = explain(offline_snapshot, runtime.policy, now, deal)
     assert online is not None and offline is not None
     assert online.decision == offline.decision

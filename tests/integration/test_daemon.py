@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from syncd.sandbox import SandboxServer
-from syncd.store import Store
+from syncd.store.store import Store
 
 from .test_cli import SYNCD, env_for
 

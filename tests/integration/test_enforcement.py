@@ -7,11 +7,11 @@ from datetime import datetime
 
 import pytest
 
-from syncd.cycle import CycleReport
-from syncd.domain import Status
-from syncd.runtime import Runtime
+from syncd.engine.domain import Status
 from syncd.sandbox import SandboxServer
 from syncd.sandbox.dataset import Dataset, demo_dataset
+from syncd.service.runtime import Runtime
+from syncd.sync.cycle import CycleReport
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from syncd.cycle import Cycle, CycleOptions, CycleReport
-from syncd.runtime import Runtime
 from syncd.sandbox import SandboxServer
+from syncd.service.runtime import Runtime
 from syncd.sfid import make_id
+from syncd.sync.cycle import Cycle, CycleOptions, CycleReport
 
 pytestmark = pytest.mark.integration
 

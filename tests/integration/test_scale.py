@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from syncd.cycle import Cycle, CycleOptions
-from syncd.runtime import open_runtime
 from syncd.salesforce import OrgClient
 from syncd.sandbox import SandboxOrg, serve_sandbox
 from syncd.sandbox.dataset import synthetic_dataset
+from syncd.service.runtime import open_runtime
 from syncd.settings import load_settings
+from syncd.sync.cycle import Cycle, CycleOptions
 
 from .conftest import NO_WAIT
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from syncd.admin import AdminContext, admin_app
-from syncd.metrics import Metrics
+from syncd.service.admin import AdminContext, admin_app
+from syncd.service.http import ThreadedServer
+from syncd.service.metrics import Metrics
 from syncd.sfid import make_id
-from syncd.store import Store
-from syncd.threaded_server import ThreadedServer
+from syncd.store.store import Store
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TOKEN = "admin-token-for-tests"

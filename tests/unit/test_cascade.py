@@ -15,10 +15,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.cascade import Changes, affected, changed_ids, everything
-from syncd.domain import Account, Opportunity, Registration, Role, Snapshot, User
-from syncd.engine import evaluate
-from syncd.policy import Policy
+from syncd.engine.cascade import Changes, affected, changed_ids, everything
+from syncd.engine.domain import Account, Opportunity, Registration, Role, Snapshot, User
+from syncd.engine.evaluate import evaluate
+from syncd.engine.policy import Policy
 from syncd.sfid import make_id
 from tests.unit.test_engine_properties import ACCOUNTS, NOW, PARTNERS, POLICIES, USERS
 

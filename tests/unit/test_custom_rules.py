@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from syncd.domain import Account, Opportunity, Registration, Role, Snapshot, Status, User
-from syncd.engine import evaluate, explain
+from syncd.engine.domain import Account, Opportunity, Registration, Role, Snapshot, Status, User
+from syncd.engine.evaluate import evaluate, explain
+from syncd.engine.policy import Policy, policy_from_dict
 from syncd.errors import ConfigError
-from syncd.policy import Policy, policy_from_dict
 from syncd.sfid import make_id
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)

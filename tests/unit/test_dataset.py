@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from syncd.mapping import load_mapping, to_account, to_opportunity, to_user
 from syncd.sandbox.dataset import (
     DEMO_CHANNEL_CHIEF_ID,
     DEMO_CHANNEL_OPS_ID,
@@ -23,6 +22,7 @@ from syncd.sandbox.dataset import (
 )
 from syncd.sandbox.dataset_base import DANGLING_ACCOUNT_ID, enforcement_date
 from syncd.sfid import is_valid
+from syncd.sync.mapping import load_mapping, to_account, to_opportunity, to_user
 
 TODAY = date(2026, 11, 23)
 MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "default.yaml"
@@ -321,13 +321,13 @@ def test_synthetic_rejects_a_negative_size() -> None:
 
 def test_engine_decides_what_the_landmarks_expect(demo: Dataset) -> None:
     """Landmarks were written from the scenario table; the engine must reach them too."""
-    engine = pytest.importorskip("syncd.engine")
-    policy_module = pytest.importorskip("syncd.policy")
+    engine = pytest.importorskip("syncd.engine.evaluate")
+    policy_module = pytest.importorskip("syncd.engine.policy")
     rules = MAPPING.parents[1] / "config" / "rules.yaml"
     if not rules.exists():
         pytest.skip("config/rules.yaml not written yet")
-    from syncd.domain import Snapshot
-    from syncd.mapping import account_values, opportunity_values
+    from syncd.engine.domain import Snapshot
+    from syncd.sync.mapping import account_values, opportunity_values
 
     mapping = load_mapping(MAPPING)
     snapshot = Snapshot(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from syncd.domain import (
+from syncd.engine.domain import (
     Account,
     Decisions,
     Lead,
@@ -19,7 +19,7 @@ from syncd.domain import (
     User,
     Violation,
 )
-from syncd.enforcement import (
+from syncd.engine.enforcement import (
     EnforcementRules,
     LedgerEntry,
     Rung,

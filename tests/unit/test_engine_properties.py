@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncd.domain import (
+from syncd.engine.domain import (
     Account,
     Decisions,
     Opportunity,
@@ -27,8 +27,8 @@ from syncd.domain import (
     Status,
     User,
 )
-from syncd.engine import evaluate, explain
-from syncd.policy import Policy, load_policy
+from syncd.engine.evaluate import evaluate, explain
+from syncd.engine.policy import Policy, load_policy
 from syncd.sfid import make_id
 
 RULES = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
@@ -224,8 +224,8 @@ def test_a_record_that_is_not_a_record_is_review() -> None:
 
 
 def test_fast_constructors_set_every_field() -> None:
-    from syncd.domain import AccountDecision, OpportunityDecision
-    from syncd.rules import build
+    from syncd.engine.domain import AccountDecision, OpportunityDecision
+    from syncd.engine.rules import build
 
     names = [f.name for f in dataclasses.fields(OpportunityDecision)]
     assert tuple(names) == build.OPPORTUNITY_FIELDS

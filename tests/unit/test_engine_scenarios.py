@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from syncd.domain import (
+from syncd.engine.domain import (
     Account,
     Decisions,
     Lead,
@@ -26,8 +26,8 @@ from syncd.domain import (
     Status,
     User,
 )
-from syncd.engine import evaluate, explain
-from syncd.policy import Policy, load_policy, policy_from_dict
+from syncd.engine.evaluate import evaluate, explain
+from syncd.engine.policy import Policy, load_policy, policy_from_dict
 from syncd.sfid import make_id
 
 RULES = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from syncd.domain import Role
+from syncd.engine.domain import Role
 from syncd.errors import ConfigError
-from syncd.mapping import load_mapping, to_account, to_opportunity, to_user
+from syncd.sync.mapping import load_mapping, to_account, to_opportunity, to_user
 
 ROOT = Path(__file__).resolve().parents[2]
 ACC = "001000000000001AAA"
@@ -115,7 +115,7 @@ def test_mapping_file_that_is_not_yaml(tmp_path: Path) -> None:
 
 
 def test_written_values_are_a_compact_mapping_that_updates_by_copy() -> None:
-    from syncd.mapping import FieldValues, written_values
+    from syncd.sync.mapping import FieldValues, written_values
 
     fields = ["RoE_Status__c", "RoE_Reason__c"]
     values = written_values({"RoE_Status__c": "Violation", "Other": 1}, fields)

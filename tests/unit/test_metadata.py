@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.domain import Lead, Status
-from syncd.mapping import load_mapping
+from syncd.engine.domain import Lead, Status
+from syncd.sync.mapping import load_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "mappings" / "salesforce" / "force-app" / "main" / "default"

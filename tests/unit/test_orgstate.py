@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from syncd.mapping import FieldMapping, load_mapping
-from syncd.orgstate import Applied, OrgState
 from syncd.sfid import make_id
-from syncd.store import Store
+from syncd.store.store import Store
+from syncd.sync.mapping import FieldMapping, load_mapping
+from syncd.sync.orgstate import Applied, OrgState
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = make_id("001", 1)

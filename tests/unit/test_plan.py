@@ -2,15 +2,15 @@ from pathlib import Path
 
 import pytest
 
-from syncd.domain import (
+from syncd.engine.domain import (
     AccountDecision,
     Decisions,
     Lead,
     OpportunityDecision,
     Status,
 )
-from syncd.mapping import load_mapping
-from syncd.plan import TEXT_LIMIT, plan_writes, same_value
+from syncd.sync.mapping import load_mapping
+from syncd.sync.plan import TEXT_LIMIT, plan_writes, same_value
 
 ROOT = Path(__file__).resolve().parents[2]
 ACC, OPP, P1 = "001000000000001AAA", "006000000000001AAA", "0015g0000000001AAA"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
+from syncd.engine.policy import Policy, load_policy, policy_from_dict, policy_json_schema
 from syncd.errors import ConfigError
-from syncd.policy import Policy, load_policy, policy_from_dict, policy_json_schema
 from syncd.sfid import make_id
 
 RULES = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
@@ -149,7 +149,7 @@ def test_named_csv_missing_file_or_header(tmp_path: Path) -> None:
 
 
 def test_default_csv_example_is_valid() -> None:
-    from syncd.policy import read_named_accounts
+    from syncd.engine.policy import read_named_accounts
 
     ids = read_named_accounts(RULES.parent / "named_accounts.csv")
     assert ids and all(len(i) == 18 for i in ids)

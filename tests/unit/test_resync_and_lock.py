@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from syncd.lock import AlreadyRunning, InstanceLock
-from syncd.resync import InvalidResync, build_resync, queue
+from syncd.service.resync import InvalidResync, build_resync, queue
 from syncd.sfid import make_id
-from syncd.store import Store
+from syncd.store.lock import AlreadyRunning, InstanceLock
+from syncd.store.store import Store
 
 ACC, OPP = make_id("001", 3), make_id("006", 4)
 

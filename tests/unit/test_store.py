@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from syncd.errors import ConfigError
-from syncd.store import Store
+from syncd.store.store import Store
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

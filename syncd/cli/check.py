@@ -1,0 +1,159 @@
+"""`syncd check`: is this deployment able to run? Every problem found, not just the first.
+
+Validates the settings, mapping and rules files; authenticates; describes Account,
+Opportunity, User and Task; and checks each mapped field exists, has a compatible type,
+and is readable (or writable, for the fields syncd writes) by the integration user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncd.engine.policy import load_policy
+from syncd.errors import SyncdError
+from syncd.salesforce import OrgClient
+from syncd.settings import Settings
+from syncd.sync.mapping import FieldMapping, load_mapping
+
+# Salesforce field types each domain attribute accepts (describe's `type`).
+_TEXT = {"string", "textarea", "picklist", "email", "phone", "url", "combobox"}
+_ID = {"id", "reference", "string"}
+_FLAG = {"boolean"}
+_DATE = {"date"}
+_MOMENT = {"datetime"}
+_NUMBER = {"currency", "double", "int", "percent"}
+
+EXPECTED: dict[str, dict[str, set[str]]] = {
+    "account": {
+        "id": _ID, "name": _TEXT, "owner_id": _ID, "parent_id": _ID, "is_partner": _FLAG,
+        "billing_country": _TEXT, "named": _FLAG, "global_account": _FLAG,
+        "incumbent_partner_id": _ID, "resync_requested": _FLAG,
+        "lead": {"picklist", "string"}, "lead_partner_id": _ID, "reason": _TEXT,
+    },
+    "opportunity": {
+        "id": _ID, "name": _TEXT, "account_id": _ID, "owner_id": _ID, "type": _TEXT,
+        "lead_source": _TEXT, "stage_name": _TEXT, "is_closed": _FLAG, "is_won": _FLAG,
+        "amount": _NUMBER, "close_date": _DATE, "created_at": _MOMENT, "partner_id": _ID,
+        "registration_partner_id": _ID, "registration_status": _TEXT,
+        "registration_approved_on": _DATE | _MOMENT, "registration_expires_on": _DATE | _MOMENT,
+        "override_lead": _TEXT, "override_reason": _TEXT, "exception_requested": _FLAG,
+        "expected_lead": {"picklist", "string"}, "protected_partner_id": _ID,
+        "status": {"picklist", "string"}, "comp_eligible": _FLAG, "remedy": _TEXT,
+        "reason": _TEXT,
+    },
+    "user": {
+        "id": _ID, "name": _TEXT, "manager_id": _ID, "is_active": _FLAG, "user_type": _TEXT,
+        "partner_account_id": _ID, "segment": _TEXT,
+    },
+}  # fmt: skip
+
+
+@dataclass
+class CheckReport:
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    section: str
+    attr: str
+    name: str
+    write: bool
+
+
+def check_files(settings: Settings, report: CheckReport) -> FieldMapping | None:
+    mapping = None
+    try:
+        mapping = load_mapping(settings.mapping_file)
+        report.notes.append(f"mapping {settings.mapping_file}: valid")
+    except SyncdError as exc:
+        report.problems.append(str(exc))
+    try:
+        policy = load_policy(settings.rules_file)
+        report.notes.append(f"rules {settings.rules_file}: valid (version {policy.version})")
+    except SyncdError as exc:
+        report.problems.append(str(exc))
+    return mapping
+
+
+def check_org(client: OrgClient, mapping: FieldMapping, report: CheckReport) -> None:
+    try:
+        client.connect()
+    except SyncdError as exc:
+        report.problems.append(f"cannot authenticate: {exc}")
+        return
+    report.notes.append("authenticated")
+    sections = {
+        "account": (mapping.account.sobject, mapping.account),
+        "opportunity": (mapping.opportunity.sobject, mapping.opportunity),
+        "user": (mapping.user.sobject, mapping.user),
+    }
+    for section, (sobject, part) in sections.items():
+        described = _describe(client, sobject, report)
+        if described is not None:
+            for wanted in _wanted(section, part):
+                _check_field(sobject, described, wanted, report)
+    task = _describe(client, mapping.task.sobject, report)
+    if task is not None:
+        key = mapping.task.key_field
+        _check_field(mapping.task.sobject, task, _Wanted("task", "key", key, write=True), report)
+        if key in task and not task[key].get("externalId"):
+            report.problems.append(
+                f"{mapping.task.sobject}.{key} must be an External ID (unique) field: "
+                "syncd upserts violation Tasks by it"
+            )
+    try:
+        limits = client.limits()
+        report.notes.append(
+            f"API requests left today: {limits.daily_remaining} of {limits.daily_max}"
+        )
+    except SyncdError as exc:
+        report.problems.append(f"cannot read API limits: {exc}")
+
+
+def _describe(client: OrgClient, sobject: str, report: CheckReport) -> dict[str, Any] | None:
+    try:
+        body = client.describe(sobject)
+    except SyncdError as exc:
+        report.problems.append(f"cannot describe {sobject}: {exc}")
+        return None
+    return {f["name"]: f for f in body.get("fields", []) if isinstance(f, dict) and "name" in f}
+
+
+def _wanted(section: str, part: Any) -> Iterable[_Wanted]:
+    for attr, name in part.read.model_dump().items():
+        if name:
+            yield _Wanted(section, attr, name, write=False)
+    write = getattr(part, "write", None)
+    if write is not None:
+        for attr, name in write.model_dump().items():
+            yield _Wanted(section, attr, name, write=True)
+    for attr, name in part.extra.items():
+        yield _Wanted(section, f"extra.{attr}", name, write=False)
+
+
+def _check_field(
+    sobject: str, described: dict[str, Any], wanted: _Wanted, report: CheckReport
+) -> None:
+    where = f"{sobject}.{wanted.name} (mapping {wanted.section}.{wanted.attr})"
+    info = described.get(wanted.name)
+    if info is None:
+        report.problems.append(
+            f"{where}: no such field, or the integration user cannot read it (field-level "
+            "security; deploy mappings/salesforce and assign the syncd_Integration permission set)"
+        )
+        return
+    accepted = EXPECTED.get(wanted.section, {}).get(wanted.attr)
+    if accepted is not None and info.get("type") not in accepted:
+        report.problems.append(
+            f"{where}: type {info.get('type')!r}, expected one of {sorted(accepted)}"
+        )
+    if wanted.write and not (info.get("updateable") or info.get("createable")):
+        report.problems.append(f"{where}: syncd writes this field but it is not writable")

@@ -1,0 +1,101 @@
+"""Commands that run cycles: ``sync``, ``run`` (the service) and ``resync``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from syncd.cli.base import ConfigOption, command, console, progress_bar, setup
+
+
+@command()
+def sync(
+    config: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the planned writes; write nothing.")
+    ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Read the whole org, not just what changed since the last cycle."
+        ),
+    ] = False,
+) -> None:
+    """Run one sync cycle against the configured org and print a summary."""
+    from syncd.cli.report import print_plan, print_summary
+    from syncd.service.runtime import open_runtime
+    from syncd.sync.cycle import Cycle, CycleOptions
+
+    runtime = open_runtime(setup(config))
+    try:
+        with progress_bar() as bar:
+            report = Cycle(
+                runtime.client,
+                runtime.store,
+                runtime.mapping,
+                runtime.policy,
+                progress=bar,
+                options=CycleOptions.from_settings(runtime.settings),
+            ).run(dry_run=dry_run, full=full)
+        if dry_run:
+            print_plan(console, report.plan, report)
+        print_summary(console, report, state_location=runtime.store.location)
+    finally:
+        runtime.close()
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@command()
+def run(
+    config: ConfigOption = None,
+    standby: Annotated[
+        bool,
+        typer.Option("--standby", help="If another daemon holds this store, wait and take over."),
+    ] = False,
+) -> None:
+    """Run as a service: cycles on schedule, the admin API, until SIGTERM/SIGINT."""
+    from syncd.service.daemon import Daemon
+    from syncd.service.runtime import open_runtime
+
+    runtime = open_runtime(setup(config))
+    try:
+        code = Daemon(runtime).run(standby=standby)
+    finally:
+        runtime.close()
+    raise typer.Exit(code)
+
+
+@command()
+def resync(
+    config: ConfigOption = None,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", help="Account Id (repeatable).")
+    ] = None,
+    opportunity: Annotated[
+        list[str] | None, typer.Option("--opportunity", help="Opportunity Id (repeatable).")
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-evaluate the whole org.")] = False,
+    now: Annotated[
+        bool, typer.Option("--now", help="Run the cycle here and now (when no daemon runs).")
+    ] = False,
+) -> None:
+    """Ask for a resync: queued for the running daemon's next tick, or run now with --now."""
+    from syncd.service.resync import InvalidResync, build_resync, queue
+    from syncd.store.store import Store
+
+    try:
+        wanted = build_resync(full=full, accounts=account or [], opportunities=opportunity or [])
+    except InvalidResync as exc:
+        raise typer.BadParameter(str(exc)) from None
+    settings = setup(config)
+    store = Store.open(settings.database_url, settings.state_dir)
+    try:
+        count = queue(store, wanted, source="cli", at=datetime.now(UTC))
+    finally:
+        store.close()
+    console.print(f"Queued {count} resync request(s) in {settings.state_dir}.")
+    if now:
+        sync(config=config, dry_run=False, full=False)

@@ -1,0 +1,148 @@
+"""`syncd explain` output: the facts, the deciding rule, the rules that did not apply.
+
+The engine names facts by domain attribute (``Account.named``); people want the
+Salesforce field it came from (``RoE_Named_Account__c``), so the mapping translates.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from syncd.engine.evaluate import Explanation
+from syncd.sync.mapping import AccountMapping, FieldMapping, OpportunityMapping, UserMapping
+
+# Domain attributes computed from more than one field, or named differently.
+_DERIVED = {
+    ("User", "role"): ("segment", "user_type"),
+    ("Opportunity", "is_renewal"): ("type",),
+    ("Opportunity", "registration"): (
+        "registration_partner_id",
+        "registration_status",
+        "registration_approved_on",
+    ),
+}
+
+
+def salesforce_fields(source: str, mapping: FieldMapping) -> str:
+    """``"Account.named"`` -> ``"Account.RoE_Named_Account__c"`` (or the source as is)."""
+    sobject, _, attr = source.partition(".")
+    sections: dict[str, AccountMapping | OpportunityMapping | UserMapping] = {
+        "Account": mapping.account,
+        "Opportunity": mapping.opportunity,
+        "User": mapping.user,
+    }
+    section = sections.get(sobject)
+    if section is None or not attr:
+        return source
+    read = section.read.model_dump()
+    attr = attr.split(".", 1)[0]
+    if attr == "extra":
+        return source
+    names = [read.get(a) for a in _DERIVED.get((sobject, attr), (attr,))]
+    found = [n for n in names if n]
+    return f"{section.sobject}.{', '.join(found)}" if found else source
+
+
+def render_explanation(
+    console: Console, explanation: Explanation, mapping: FieldMapping, output: str
+) -> None:
+    if output == "json":
+        console.print_json(json.dumps(as_json(explanation, mapping)))
+        return
+    decision = explanation.decision
+    console.print(f"[bold]{explanation.sobject} {explanation.record_id}[/bold]")
+    if decision is None:
+        console.print(f"Not evaluated: {explanation.not_evaluated or 'outside the rules'}")
+    else:
+        _print_decision(console, decision)
+    facts = Table(title="Facts used", show_lines=False)
+    for column in ("fact", "value", "from Salesforce field"):
+        facts.add_column(column)
+    for fact in explanation.facts:
+        facts.add_row(fact.name, _text(fact.value), salesforce_fields(fact.source, mapping))
+    console.print(facts)
+    rules = Table(title="Rules, in order of precedence")
+    for column in ("rule", "applied", "why"):
+        rules.add_column(column)
+    for outcome in explanation.trace:
+        rules.add_row(outcome.rule, "yes" if outcome.applied else "no", outcome.detail)
+    console.print(rules)
+    console.print(f"Policy version: {explanation.policy_version}")
+
+
+def _print_decision(console: Console, decision: Any) -> None:
+    lead = getattr(decision, "expected_lead", None) or getattr(decision, "lead", None)
+    console.print(f"Lead: {_text(lead)}")
+    partner = getattr(decision, "protected_partner_id", None) or getattr(
+        decision, "lead_partner_id", None
+    )
+    if partner:
+        console.print(f"Partner: {partner}")
+    status = getattr(decision, "status", None)
+    if status is not None:
+        console.print(f"Status: {_text(status)}")
+    console.print(f"Reasons: {', '.join(decision.reasons)}")
+    console.print(f"Reason text: {decision.reason_text}")
+    for violation in getattr(decision, "violations", ()):
+        console.print(
+            f"[red]Violation {violation.code}[/red] ({_text(violation.severity)}): "
+            f"{violation.message}",
+            highlight=False,
+        )
+    remedy = getattr(decision, "remedy", None)
+    if remedy:
+        console.print(f"Remedy: {remedy}")
+
+
+def as_json(explanation: Explanation, mapping: FieldMapping) -> dict[str, Any]:
+    decision = explanation.decision
+    return {
+        "record_id": explanation.record_id,
+        "sobject": explanation.sobject,
+        "policy_version": explanation.policy_version,
+        "not_evaluated": explanation.not_evaluated,
+        "decision": _plain({k: v for k, v in asdict(decision).items() if k != "trace"})
+        if decision is not None and is_dataclass(decision)
+        else None,
+        "facts": [
+            {
+                "name": f.name,
+                "value": _plain(f.value),
+                "source": f.source,
+                "salesforce_field": salesforce_fields(f.source, mapping),
+            }
+            for f in explanation.facts
+        ],
+        "rules": [
+            {"rule": o.rule, "applied": o.applied, "detail": o.detail} for o in explanation.trace
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    return value
+
+
+def _text(value: Any) -> str:
+    plain = _plain(value)
+    return "–" if plain is None else str(plain)

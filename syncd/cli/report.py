@@ -1,0 +1,142 @@
+"""What a person reads after a cycle: leads, statuses, violations, API calls (rich tables)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+
+from syncd.engine.domain import Lead, OpportunityDecision, Status
+from syncd.sync.cycle import CycleReport
+from syncd.sync.plan import Plan
+
+_STATUS_STYLE = {
+    Status.COMPLIANT: "green",
+    Status.VIOLATION: "bold red",
+    Status.REVIEW: "yellow",
+    Status.EXEMPT: "cyan",
+    Status.ADVISORY: "magenta",
+}
+
+
+def print_summary(console: Console, report: CycleReport, *, state_location: str) -> None:
+    decisions = report.decisions
+    console.print(
+        f"[bold]Cycle {report.run_id[:8]}[/bold] — {report.mode}, {report.outcome}; "
+        f"read {sum(report.read.values())} records "
+        f"({', '.join(f'{n} {o}' for o, n in report.read.items())}); "
+        f"policy {decisions.policy_version}"
+    )
+    if report.mode == "incremental":
+        console.print(
+            f"{report.changed} records changed since the last cycle; "
+            f"{report.evaluated} accounts and deals re-decided (the rest stand as they were)"
+        )
+    elif report.why_full:
+        console.print(f"Read the whole org: {report.why_full}.")
+
+    scope = " (re-decided this cycle)" if report.mode == "incremental" else ""
+    leads = Counter(d.lead.value for d in decisions.accounts.values())
+    _counts(console, f"Accounts by engagement lead{scope}", "lead", "accounts", leads, list(Lead))
+    statuses = Counter(d.status.value for d in decisions.opportunities.values())
+    _counts(
+        console, f"Open and won deals by status{scope}", "status", "deals", statuses, list(Status)
+    )
+
+    standing = [
+        d for _, d in sorted(decisions.opportunities.items()) if d.status is Status.VIOLATION
+    ]
+    console.print(f"\n[bold]Violations[/bold] ({len(standing)})")
+    if not standing:
+        console.print("[green]No violations.[/green]")
+    for decision in standing:
+        _print_violation(console, report, decision)
+    console.print()
+    console.print(
+        f"Writes: {report.written} records updated"
+        + (f", [red]{len(report.failures)} failed[/red]" if report.failures else "")
+        + f" (planned: {len(report.plan.accounts)} accounts, "
+        f"{len(report.plan.opportunities)} opportunities)"
+    )
+    if report.outcome == "budget-hold":
+        console.print(
+            "[yellow]Writes skipped: the org's API allowance is below the reserve "
+            "(api_reserve_percent); syncd resumes writing once it recovers.[/yellow]"
+        )
+    if report.mode != "dry-run":
+        console.print(
+            f"Violation Tasks: {report.tasks_opened} opened, {report.tasks_closed} closed"
+        )
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(report.api_calls_by_kind.items()))
+    console.print(f"API calls used: {report.api_calls}" + (f" ({kinds})" if kinds else ""))
+    if report.api_usage:
+        used, limit = report.api_usage
+        console.print(f"Org API usage (24 h): {used} of {limit}")
+    for failure in report.failures:
+        console.print(f"[red]failed[/red] {failure.record_id}: {failure.code} {failure.message}")
+    console.print(f"State database: {state_location}")
+
+
+def _counts(
+    console: Console,
+    title: str,
+    key: str,
+    unit: str,
+    counts: Counter[str],
+    order: list[Lead] | list[Status],
+) -> None:
+    console.print(f"\n[bold]{title}[/bold]")
+    table = Table(show_edge=False, box=None, padding=(0, 2))
+    table.add_column(key)
+    table.add_column(unit, justify="right")
+    for value in order:
+        if counts[value.value]:
+            style = _STATUS_STYLE.get(value) if isinstance(value, Status) else None
+            label = f"[{style}]{value.value}[/]" if style else value.value
+            table.add_row(label, str(counts[value.value]))
+    console.print(table)
+
+
+def _print_violation(console: Console, report: CycleReport, decision: OpportunityDecision) -> None:
+    snap = report.snapshot
+    opp = snap.opportunities[decision.opportunity_id]
+    rep = snap.users.get(opp.owner_id or "")
+    partner = snap.accounts.get(decision.protected_partner_id or "")
+    amount = f", {opp.amount:,.2f}" if opp.amount is not None else ""
+    state = "closed won" if opp.is_won else "closed" if opp.is_closed else "open"
+    console.print(
+        f"  [bold red]•[/bold red] {opp.name} ({state}{amount}) [dim]{opp.id}[/dim]",
+        highlight=False,
+    )
+    console.print(
+        f"    rep {rep.name if rep else opp.owner_id or '–'} · partner "
+        f"{partner.name if partner else '–'} · " + ", ".join(v.code for v in decision.violations),
+        highlight=False,
+    )
+    console.print(f"    {decision.reason_text}", highlight=False, style="dim")
+    if decision.remedy:
+        console.print(f"    remedy owed: {decision.remedy}", highlight=False)
+
+
+def print_plan(console: Console, plan: Plan, report: CycleReport) -> None:
+    """The writes a dry run would make: record, field, value now → value syncd would set."""
+    names = {**{a.id: a.name for a in report.snapshot.accounts.values()}}
+    names.update({o.id: o.name for o in report.snapshot.opportunities.values()})
+    table = Table(title=f"Planned writes (dry run, nothing written): {plan.total} records")
+    for column in ("object", "record", "field", "now", "would be"):
+        table.add_column(column, overflow="fold")
+    for write in (*plan.accounts, *plan.opportunities):
+        for field, value in write.values.items():
+            table.add_row(
+                write.sobject,
+                f"{names.get(write.record_id, '')} ({write.record_id})",
+                field,
+                _show(write.before.get(field)),
+                _show(value),
+            )
+    console.print(table)
+
+
+def _show(value: object) -> str:
+    return "–" if value in (None, "") else str(value)

@@ -1,0 +1,261 @@
+"""Custom declarative rules: ``{id, when: {field: {operator: value}}, severity, message}``.
+
+Conditions are compiled at load time into small getter/test pairs, never ``eval``: an
+unknown field or operator is a load-time error that names the rule id. At run time a
+comparison between mismatched types (a text against a number) is simply "no match".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from operator import itemgetter
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from syncd.engine.domain import Account, Opportunity, Registration, Severity, User
+
+OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists")
+_HIDDEN = {"extra", "defects", "registration"}
+
+# Engine facts a rule may test besides the record fields (see docs in config/rules.yaml).
+ACCOUNT_FACTS = ("lead", "named", "named_via_parent", "global", "region", "enforced_from")
+OPPORTUNITY_FACTS = (
+    "expected_lead",
+    "protected_partner_id",
+    "deal_partner_id",
+    "enforced",
+    "created_on",
+)
+
+
+def _attrs(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name not in _HIDDEN)
+
+
+KNOWN_FIELDS: dict[str, frozenset[str]] = {
+    "account": frozenset(_attrs(Account) + ACCOUNT_FACTS),
+    "opportunity": frozenset(
+        _attrs(Opportunity)
+        + OPPORTUNITY_FACTS
+        + tuple(f"registration.{name}" for name in _attrs(Registration))
+    ),
+    "owner": frozenset(_attrs(User)),
+}
+_EXTRA_RE = re.compile(r"^extra\.[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class CustomRule(BaseModel):
+    """One rule from ``custom_rules`` in the rules file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
+    when: dict[str, dict[str, Any]] = Field(min_length=1)
+    severity: Severity = Severity.MEDIUM
+    message: str = Field(min_length=1, max_length=200)
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _shape(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for key, test in value.items():
+                if not isinstance(test, dict):
+                    raise ValueError(f"{key}: expected {{operator: value}}, e.g. {{eq: Direct}}")
+        return value
+
+    @model_validator(mode="after")
+    def _known(self) -> CustomRule:
+        for path, test in self.when.items():
+            problem = field_problem(path)
+            if problem:
+                raise ValueError(f"rule {self.id!r}: {problem}")
+            for op, operand in test.items():
+                if op not in OPERATORS:
+                    raise ValueError(
+                        f"rule {self.id!r}: unknown operator {op!r} on {path} "
+                        f"(expected one of {', '.join(OPERATORS)})"
+                    )
+                if op in ("in", "not_in") and not isinstance(operand, list):
+                    raise ValueError(f"rule {self.id!r}: {path} {op} expects a list")
+                if op == "exists" and not isinstance(operand, bool):
+                    raise ValueError(f"rule {self.id!r}: {path} exists expects true or false")
+        return self
+
+
+def field_problem(path: str) -> str | None:
+    """None if ``account.named`` style path is known, else what is wrong with it."""
+    scope, _, name = path.partition(".")
+    if scope not in KNOWN_FIELDS:
+        return f"unknown field {path!r} (start with account., opportunity. or owner.)"
+    if name in KNOWN_FIELDS[scope] or _EXTRA_RE.match(name):
+        return None
+    known = ", ".join(sorted(KNOWN_FIELDS[scope]))
+    return f"unknown field {path!r} (known: {known}, or extra.<name>)"
+
+
+# What a rule sees about one deal: a plain tuple (cheap to build a million times), read
+# by the compiled getters through these positions.
+RuleInput = tuple[
+    Any, ...
+]  # (account, account_facts, opportunity, owner, lead, protected, partner)
+_ACCOUNT, _FACTS, _OPP, _OWNER, _LEAD, _PROTECTED, _PARTNER = range(7)
+_SCOPE = {"account": _ACCOUNT, "opportunity": _OPP, "owner": _OWNER}
+_OPP_FACT_AT = {
+    "expected_lead": _LEAD,
+    "protected_partner_id": _PROTECTED,
+    "deal_partner_id": _PARTNER,
+}
+
+Getter = Callable[[RuleInput], Any]
+Test = Callable[[Any], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    id: str
+    code: str
+    severity: Severity
+    message: str
+    conditions: tuple[tuple[str, Getter, Test], ...]
+
+    def matches(self, ctx: RuleInput) -> bool:
+        # A plain loop is cheaper than all(<genexpr>) on the hot path.
+        for _, get, test in self.conditions:  # noqa: SIM110
+            if not test(get(ctx)):
+                return False
+        return True
+
+    def failing(self, ctx: RuleInput) -> str | None:
+        """The first condition that does not hold (for explain), or None on a match."""
+        for path, get, test in self.conditions:
+            if not test(get(ctx)):
+                value = get(ctx)
+                shown = value.value if isinstance(value, Enum) else value
+                return f"{path} is {shown!r}"
+        return None
+
+
+def compile_rules(rules: list[CustomRule], today: date) -> tuple[CompiledRule, ...]:
+    """``today`` serves the ``opportunity.enforced`` fact (the region's date has passed)."""
+    return tuple(_compile(rule, today) for rule in rules)
+
+
+def _compile(rule: CustomRule, today: date) -> CompiledRule:
+    conditions = []
+    for path, test in rule.when.items():
+        getter = _getter(path, today)
+        for op, operand in test.items():
+            conditions.append((path, getter, _test(op, operand)))
+    return CompiledRule(
+        rule.id, f"CUSTOM:{rule.id}", rule.severity, rule.message, tuple(conditions)
+    )
+
+
+_ACCOUNT_FACT_ATTR = {"global": "global_account"}
+
+
+def _getter(path: str, today: date) -> Getter:
+    scope, _, name = path.partition(".")
+    at = _SCOPE[scope]
+    if name.startswith("extra."):
+        key = name[6:]
+        return lambda c: _extra(c[at], key)
+    if scope == "account" and name in ACCOUNT_FACTS:
+        attr = _ACCOUNT_FACT_ATTR.get(name, name)
+        return lambda c: getattr(c[_FACTS], attr)
+    if scope == "opportunity" and name in _OPP_FACT_AT:
+        return itemgetter(_OPP_FACT_AT[name])
+    if scope == "opportunity" and name == "created_on":
+        return lambda c: when_date(c[_OPP].created_at)
+    if scope == "opportunity" and name == "enforced":
+        return lambda c: _enforced(c[_FACTS].enforced_from, c[_OPP].created_at, today)
+    if name.startswith("registration."):
+        attr = name.partition(".")[2]
+        return lambda c: getattr(c[_OPP].registration, attr, None)
+    # getattr with a default: a deal's owner may be missing from the snapshot (None).
+    return lambda c: getattr(c[at], name, None)
+
+
+def _enforced(enforced_from: date, created_at: Any, today: date) -> bool:
+    created = when_date(created_at)
+    return today >= enforced_from and (created is None or created >= enforced_from)
+
+
+def _extra(record: Any, key: str) -> Any:
+    extra = getattr(record, "extra", None)
+    return extra.get(key) if isinstance(extra, Mapping) else None
+
+
+def _operand(value: Any) -> Any:
+    # YAML floats become Decimal so they compare exactly with Opportunity.amount.
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return value
+
+
+def _comparable(value: Any, operand: Any) -> Any:
+    if isinstance(value, datetime) and not isinstance(operand, datetime):
+        return value.date()
+    return value
+
+
+def _ordered(compare: Callable[[Any, Any], bool], operand: Any) -> Test:
+    def test(value: Any) -> bool:
+        if value is None:
+            return False
+        try:
+            return bool(compare(_comparable(value, operand), operand))
+        except (TypeError, ArithmeticError):  # text vs number, NaN: no match
+            return False
+
+    return test
+
+
+def _test(op: str, raw: Any) -> Test:
+    if op == "exists":
+        return lambda value: (value is not None and value != "") is raw
+    if op in ("in", "not_in"):
+        options = tuple(_operand(v) for v in raw)
+        if op == "in":
+            return lambda value: _member(value, options)
+        return lambda value: not _member(value, options)
+    operand = _operand(raw)
+    if op == "eq":
+        if isinstance(operand, str):  # the common case: picklists, roles, leads
+            return lambda value: value == operand
+        return lambda value: _equal(value, operand)
+    if op == "ne":
+        return lambda value: not _equal(value, operand)
+    compare: dict[str, Callable[[Any, Any], bool]] = {
+        "gt": lambda a, b: a > b,
+        "gte": lambda a, b: a >= b,
+        "lt": lambda a, b: a < b,
+        "lte": lambda a, b: a <= b,
+    }
+    return _ordered(compare[op], operand)
+
+
+def _equal(value: Any, operand: Any) -> bool:
+    if isinstance(value, datetime):
+        value = _comparable(value, operand)
+    try:
+        return bool(value == operand)
+    except TypeError:
+        return False
+
+
+def _member(value: Any, options: tuple[Any, ...]) -> bool:
+    return any(_equal(value, option) for option in options)
+
+
+def when_date(value: Any) -> date | None:
+    """Helper for facts: the date part of a date or datetime, None for anything else."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else None

@@ -1,4 +1,0 @@
-"""Rule families of the engine, one module each; ``syncd.engine`` strings them together.
-
-Every module here is pure: values in, values out, no clock, no I/O.
-"""

@@ -1,0 +1,1 @@
+"""The long-running service: scheduler, admin HTTP API, metrics, resync queue, runtime."""

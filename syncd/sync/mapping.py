@@ -1,0 +1,484 @@
+"""Salesforce records <-> the domain, driven by ``mappings/*.yaml``.
+
+Every org names its custom fields differently, so no other module knows a field name:
+the cycle asks this module which fields to query, turns records into domain values, and
+turns decisions back into field values to write. Unusable values never raise here; they
+become ``defects`` on the domain record, which the engine turns into a Review.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from syncd.engine.domain import (
+    Account,
+    AccountDecision,
+    Opportunity,
+    OpportunityDecision,
+    Registration,
+    Role,
+    User,
+)
+from syncd.engine.enforcement import TaskSpec
+from syncd.errors import ConfigError
+from syncd.validation import format_validation_error, read_yaml
+
+_FIELD_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _check_field_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value or not set(value) <= _FIELD_NAME_CHARS or value[0].isdigit():
+        raise ValueError(f"{value!r} is not a Salesforce field API name (letters, digits, _)")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _FieldNames(_Model):
+    """A section whose every value is a Salesforce field API name (or null: not mapped)."""
+
+    @field_validator("*")
+    @classmethod
+    def _api_name(cls, value: str | None) -> str | None:
+        return _check_field_name(value)
+
+
+class AccountRead(_FieldNames):
+    id: str = "Id"
+    name: str = "Name"
+    owner_id: str = "OwnerId"
+    parent_id: str | None = "ParentId"
+    is_partner: str = "IsPartner"
+    billing_country: str | None = "BillingCountry"
+    named: str | None = None
+    global_account: str | None = None
+    incumbent_partner_id: str | None = None
+    resync_requested: str | None = None
+
+
+class AccountWrite(_FieldNames):
+    lead: str
+    lead_partner_id: str
+    reason: str
+
+
+class AccountMapping(_Model):
+    sobject: str = "Account"
+    read: AccountRead
+    write: AccountWrite
+    extra: dict[str, str] = {}
+
+
+class OpportunityRead(_FieldNames):
+    id: str = "Id"
+    name: str = "Name"
+    account_id: str = "AccountId"
+    owner_id: str = "OwnerId"
+    type: str | None = "Type"
+    lead_source: str | None = "LeadSource"
+    stage_name: str | None = "StageName"
+    is_closed: str = "IsClosed"
+    is_won: str = "IsWon"
+    amount: str | None = "Amount"
+    close_date: str | None = "CloseDate"
+    created_at: str = "CreatedDate"
+    partner_id: str | None = None
+    registration_partner_id: str | None = None
+    registration_status: str | None = None
+    registration_approved_on: str | None = None
+    registration_expires_on: str | None = None
+    override_lead: str | None = None
+    override_reason: str | None = None
+    exception_requested: str | None = None
+
+
+class OpportunityWrite(_FieldNames):
+    expected_lead: str
+    protected_partner_id: str
+    status: str
+    reason: str
+    comp_eligible: str
+    remedy: str
+
+
+class OpportunityMapping(_Model):
+    sobject: str = "Opportunity"
+    read: OpportunityRead
+    write: OpportunityWrite
+    extra: dict[str, str] = {}
+    partner_source: Literal["field", "opportunity_partner"] = "field"
+    renewal_types: tuple[str, ...] = ("Renewal",)
+    registration_approved_values: tuple[str, ...] = ("Approved",)
+
+
+class UserRead(_FieldNames):
+    id: str = "Id"
+    name: str = "Name"
+    manager_id: str | None = "ManagerId"
+    is_active: str = "IsActive"
+    user_type: str | None = "UserType"
+    partner_account_id: str | None = "AccountId"
+    segment: str | None = None
+
+
+class UserMapping(_Model):
+    sobject: str = "User"
+    read: UserRead
+    extra: dict[str, str] = {}
+    segments: dict[str, Role] = {}
+    partner_user_types: tuple[str, ...] = ("PowerPartner",)
+
+
+class TaskMapping(_Model):
+    sobject: str = "Task"
+    key_field: str = "RoE_Key__c"
+    open_status: str = "Not Started"
+    closed_status: str = "Completed"
+
+
+class FieldMapping(_Model):
+    """The validated contents of a mapping file."""
+
+    version: int = 1
+    account: AccountMapping
+    opportunity: OpportunityMapping
+    user: UserMapping
+    task: TaskMapping = TaskMapping()
+
+    # -- what to query --------------------------------------------------------------
+
+    def account_fields(self) -> list[str]:
+        return _field_list(self.account.read, self.account.write, self.account.extra)
+
+    def opportunity_fields(self) -> list[str]:
+        return _field_list(self.opportunity.read, self.opportunity.write, self.opportunity.extra)
+
+    def user_fields(self) -> list[str]:
+        return _field_list(self.user.read, None, self.user.extra)
+
+
+def _field_list(read: _Model, write: _Model | None, extra: Mapping[str, str]) -> list[str]:
+    names: list[str] = []
+    for source in (read, write):
+        if source is None:
+            continue
+        names.extend(v for v in source.model_dump().values() if v)
+    names.extend(extra.values())
+    names.append("SystemModstamp")
+    return list(dict.fromkeys(names))  # unique, order kept
+
+
+def load_mapping(path: Path) -> FieldMapping:
+    """Read and validate a mapping file; every problem is listed with its key path."""
+    data = read_yaml(path, "mapping")
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of sections at the top level", source=str(path)
+        )
+    try:
+        return FieldMapping.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{path}: invalid mapping file", source=str(path), problems=format_validation_error(exc)
+        ) from None
+
+
+# -- value parsing: never raises; problems are collected -----------------------------
+
+
+@functools.lru_cache(maxsize=8192)
+def _day(text: str) -> date:
+    # A million deals have a few thousand distinct dates: share the date objects.
+    return date.fromisoformat(text)
+
+
+class _Reader:
+    """Reads typed values from one raw record and remembers what it could not read."""
+
+    def __init__(self, record: Mapping[str, Any]):
+        self.record = record
+        self.defects: list[str] = []
+
+    def raw(self, field: str | None) -> Any:
+        return None if field is None else self.record.get(field)
+
+    def text(self, field: str | None) -> str | None:
+        value = self.raw(field)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            return value
+        self.defects.append(f"{field}: expected text, got {value!r}")
+        return None
+
+    def shared(self, field: str | None) -> str | None:
+        """Text of a field with few distinct values (picklists): one copy in memory."""
+        value = self.text(field)
+        return None if value is None else sys.intern(value)
+
+    def ident(self, field: str | None) -> str | None:
+        value = self.text(field)
+        if value is None:
+            return None
+        from syncd.sfid import InvalidSalesforceId, to_18
+
+        try:
+            # Interned: a deal's account, owner and partner Ids are then the very strings
+            # the snapshot keys on, not a million copies of them.
+            return sys.intern(to_18(value))
+        except InvalidSalesforceId:
+            self.defects.append(f"{field}: {value!r} is not a Salesforce Id")
+            return None
+
+    def flag(self, field: str | None) -> bool:
+        value = self.raw(field)
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        self.defects.append(f"{field}: expected true/false, got {value!r}")
+        return False
+
+    def number(self, field: str | None) -> Decimal | None:
+        value = self.raw(field)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            self.defects.append(f"{field}: expected a number, got {value!r}")
+            return None
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            self.defects.append(f"{field}: expected a number, got {value!r}")
+            return None
+
+    def day(self, field: str | None) -> date | None:
+        value = self.text(field)
+        if value is None:
+            return None
+        try:
+            return _day(value[:10])
+        except ValueError:
+            self.defects.append(f"{field}: expected a date (YYYY-MM-DD), got {value!r}")
+            return None
+
+    def moment(self, field: str | None) -> datetime | None:
+        value = self.text(field)
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            self.defects.append(f"{field}: expected a datetime, got {value!r}")
+            return None
+        if parsed.tzinfo is None:
+            self.defects.append(f"{field}: datetime {value!r} has no time zone")
+            return None
+        return parsed
+
+    def extras(self, extra: Mapping[str, str]) -> dict[str, Any]:
+        return {name: self.raw(field) for name, field in extra.items()}
+
+
+def to_account(record: Mapping[str, Any], mapping: FieldMapping) -> Account:
+    f = mapping.account.read
+    r = _Reader(record)
+    account_id = r.ident(f.id)
+    return Account(
+        id=account_id or str(record.get(f.id)),
+        name=r.text(f.name) or "",
+        owner_id=r.ident(f.owner_id),
+        parent_id=r.ident(f.parent_id),
+        is_partner=r.flag(f.is_partner),
+        billing_country=r.text(f.billing_country),
+        named=r.flag(f.named),
+        global_account=r.flag(f.global_account),
+        incumbent_partner_id=r.ident(f.incumbent_partner_id),
+        resync_requested=r.flag(f.resync_requested),
+        extra=r.extras(mapping.account.extra),
+        defects=tuple(r.defects),
+    )
+
+
+def to_opportunity(
+    record: Mapping[str, Any], mapping: FieldMapping, *, partner_id: str | None = None
+) -> Opportunity:
+    """``partner_id`` overrides the lookup field when the partner comes from OpportunityPartner."""
+    m = mapping.opportunity
+    f = m.read
+    r = _Reader(record)
+    opp_type = r.shared(f.type)
+    if m.partner_source == "field":
+        partner_id = r.ident(f.partner_id)
+    return Opportunity(
+        id=r.ident(f.id) or str(record.get(f.id)),
+        name=r.text(f.name) or "",
+        account_id=r.ident(f.account_id),
+        owner_id=r.ident(f.owner_id),
+        type=opp_type,
+        lead_source=r.shared(f.lead_source),
+        stage_name=r.shared(f.stage_name),
+        is_closed=r.flag(f.is_closed),
+        is_won=r.flag(f.is_won),
+        amount=r.number(f.amount),
+        close_date=r.day(f.close_date),
+        created_at=r.moment(f.created_at),
+        partner_id=partner_id,
+        is_renewal=opp_type in m.renewal_types,
+        registration=_registration(r, mapping),
+        override_lead=r.shared(f.override_lead),
+        override_reason=r.text(f.override_reason),
+        exception_requested=r.flag(f.exception_requested),
+        extra=r.extras(m.extra),
+        defects=tuple(r.defects),
+    )
+
+
+def _registration(r: _Reader, mapping: FieldMapping) -> Registration | None:
+    m = mapping.opportunity
+    f = m.read
+    partner = r.ident(f.registration_partner_id)
+    status = r.shared(f.registration_status)
+    if partner is None and status is None:
+        return None
+    return Registration(
+        partner_id=partner,
+        status=status,
+        approved=status in m.registration_approved_values,
+        approved_on=r.day(f.registration_approved_on),
+        expires_on=r.day(f.registration_expires_on),
+    )
+
+
+def to_user(record: Mapping[str, Any], mapping: FieldMapping) -> User:
+    m = mapping.user
+    f = m.read
+    r = _Reader(record)
+    user_type = r.text(f.user_type)
+    segment = r.text(f.segment)
+    if user_type in m.partner_user_types:
+        role = Role.PARTNER_USER
+    else:
+        role = m.segments.get(segment or "", Role.OTHER)
+    return User(
+        id=r.ident(f.id) or str(record.get(f.id)),
+        name=r.text(f.name) or "",
+        role=role,
+        manager_id=r.ident(f.manager_id),
+        is_active=r.flag(f.is_active),
+        partner_account_id=r.ident(f.partner_account_id) if role is Role.PARTNER_USER else None,
+        extra=r.extras(m.extra),
+        defects=tuple(r.defects),
+    )
+
+
+# -- decisions -> field values -----------------------------------------------------
+
+
+def account_values(decision: AccountDecision, mapping: FieldMapping) -> dict[str, Any]:
+    w = mapping.account.write
+    return {
+        w.lead: decision.lead.value,
+        w.lead_partner_id: decision.lead_partner_id,
+        w.reason: decision.reason_text or None,
+    }
+
+
+def opportunity_values(
+    decision: OpportunityDecision, mapping: FieldMapping, *, comp_eligible: bool | None = None
+) -> dict[str, Any]:
+    """``comp_eligible`` lets the ledger's sticky holds override the engine's present view."""
+    w = mapping.opportunity.write
+    eligible = decision.comp_eligible if comp_eligible is None else comp_eligible
+    return {
+        w.expected_lead: decision.expected_lead.value if decision.expected_lead else None,
+        w.protected_partner_id: decision.protected_partner_id,
+        w.status: decision.status.value,
+        w.reason: decision.reason_text or None,
+        w.comp_eligible: eligible,
+        w.remedy: decision.remedy,
+    }
+
+
+def task_values(spec: TaskSpec, mapping: FieldMapping) -> dict[str, Any]:
+    """A new violation Task, keyed for an idempotent upsert."""
+    values: dict[str, Any] = {
+        mapping.task.key_field: spec.key,
+        "Subject": spec.subject,
+        "WhatId": spec.what_id,
+        "Status": mapping.task.open_status,
+        "Priority": spec.priority,
+        "ActivityDate": spec.due.isoformat(),
+        "Description": spec.description,
+    }
+    if spec.owner_id:  # else Salesforce assigns the integration user
+        values["OwnerId"] = spec.owner_id
+    return values
+
+
+def task_closing_values(task_id: str, note: str, description: str, mapping: FieldMapping) -> dict:
+    return {
+        "Id": task_id,
+        "Status": mapping.task.closed_status,
+        "Description": f"{note}\n\n{description}".strip(),
+    }
+
+
+def written_values(record: Mapping[str, Any], fields: Iterable[str]) -> FieldValues:
+    """The values a record holds now in the fields syncd writes (for the diff)."""
+    names = _names(tuple(fields))
+    return FieldValues(names, tuple(record.get(name) for name in names[0]))
+
+
+class FieldValues(Mapping[str, Any]):
+    """A record's values in syncd's own fields, kept for every record between cycles.
+
+    A million of them live in the daemon's memory, so not a dict each (~350 bytes) but
+    one tuple of values beside field names shared by all records (~150 bytes).
+    """
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: tuple[tuple[str, ...], dict[str, int]], values: tuple[Any, ...]):
+        self._names = names
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[self._names[1][key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names[0])
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"FieldValues({dict(self)!r})"
+
+    def updated(self, values: Mapping[str, Any]) -> Mapping[str, Any]:
+        """These values with some replaced (what syncd just wrote); unknown names widen it."""
+        if not all(name in self._names[1] for name in values):
+            return {**self, **values}
+        index = self._names[1]
+        new = list(self._values)
+        for name, value in values.items():
+            new[index[name]] = value
+        return FieldValues(self._names, tuple(new))
+
+
+@functools.lru_cache(maxsize=32)
+def _names(fields: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, int]]:
+    unique = tuple(dict.fromkeys(fields))
+    return unique, {name: i for i, name in enumerate(unique)}

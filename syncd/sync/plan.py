@@ -1,0 +1,124 @@
+"""Plan: compare decisions with what the records hold now; keep only fields that differ.
+
+Pure. Diff-only writes are what make the daemon's echo converge: its own writes come back
+in the next pull with the values it wrote, and then nothing differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from syncd.engine.domain import Decisions
+from syncd.sync.mapping import FieldMapping, account_values, opportunity_values
+
+TEXT_LIMIT = 255  # RoE_Reason__c and RoE_Remedy__c are text(255)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWrite:
+    sobject: str
+    record_id: str
+    values: Mapping[str, Any]  # only the fields that change
+    # The record's values in syncd's fields when planned (shared, not copied: a first
+    # cycle over a large org plans a million writes).
+    held: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def before(self) -> dict[str, Any]:
+        """What the changing fields held (for dry runs and the audit)."""
+        return {name: self.held.get(name) for name in self.values}
+
+    def payload(self) -> dict[str, Any]:
+        return {"Id": self.record_id, **self.values}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    accounts: tuple[RecordWrite, ...]
+    opportunities: tuple[RecordWrite, ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.accounts) + len(self.opportunities)
+
+
+def same_value(current: Any, wanted: Any) -> bool:
+    """Salesforce returns null for empty text, floats for currency, booleans for checkboxes."""
+    if current in ("", None) and wanted in ("", None):
+        return True
+    if isinstance(wanted, bool) or isinstance(current, bool):
+        return _as_bool(current) == _as_bool(wanted)
+    if isinstance(wanted, int | float | Decimal) and isinstance(current, int | float | Decimal):
+        return Decimal(str(current)) == Decimal(str(wanted))
+    return current == wanted
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, str):
+        return {"true": True, "false": False}.get(value.lower())
+    return None if value is None else bool(value)
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > TEXT_LIMIT:
+        return value[: TEXT_LIMIT - 1] + "…"
+    return value
+
+
+def diff(
+    sobject: str, record_id: str, wanted: Mapping[str, Any], current: Mapping[str, Any]
+) -> RecordWrite | None:
+    changed = {
+        field: _clip(value)
+        for field, value in wanted.items()
+        if not same_value(current.get(field), _clip(value))
+    }
+    if not changed:
+        return None
+    return RecordWrite(sobject, record_id, changed, current)
+
+
+def plan_writes(
+    decisions: Decisions,
+    current: Mapping[str, Mapping[str, Any]],
+    mapping: FieldMapping,
+    *,
+    comp_holds: Iterable[str] = (),
+    account_extras: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Plan:
+    """``current`` maps record Id -> the values its written fields hold now.
+
+    ``comp_holds`` are opportunity Ids whose compensation stays withheld regardless of the
+    engine's present view (sticky holds kept by the violation ledger). ``account_extras``
+    are further account values to write (e.g. clearing the resync checkbox), also for
+    accounts the engine does not decide (partners).
+    """
+    holds = set(comp_holds)
+    extras = account_extras or {}
+    accounts = []
+    for account_id in sorted(set(decisions.accounts) | set(extras)):
+        decision = decisions.accounts.get(account_id)
+        wanted = account_values(decision, mapping) if decision else {}
+        write = diff(
+            mapping.account.sobject,
+            account_id,
+            {**wanted, **extras.get(account_id, {})},
+            current.get(account_id, {}),
+        )
+        if write:
+            accounts.append(write)
+    opportunities = []
+    for opp_id, opp_decision in sorted(decisions.opportunities.items()):
+        eligible = False if opp_id in holds else None
+        write = diff(
+            mapping.opportunity.sobject,
+            opp_id,
+            opportunity_values(opp_decision, mapping, comp_eligible=eligible),
+            current.get(opp_id, {}),
+        )
+        if write:
+            opportunities.append(write)
+    return Plan(tuple(accounts), tuple(opportunities))

@@ -1,0 +1,303 @@
+"""Read the org: all of it (a full cycle) or what changed since the watermarks.
+
+A full read streams Users, Accounts and Opportunities page by page — REST query pages,
+or Bulk API 2.0 result pages for objects above the bulk threshold — into the domain
+snapshot and, through ``sink``, into the store's mirror staging; the raw JSON of the org
+is never held whole. It also keeps the values each record holds now in the fields syncd
+writes (for the diff) and the newest SystemModstamp per object (the watermarks).
+
+A change read asks for every object's changes since its watermark (minus the overlap)
+in ONE composite call, deleted rows included (queryAll); only results over 2,000 rows
+cost more calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import structlog
+
+from syncd.engine.domain import Snapshot
+from syncd.salesforce import OrgClient, pull_soql
+from syncd.salesforce.soql import id_chunks, select, soql_format
+from syncd.sync.mapping import FieldMapping, to_account, to_opportunity, to_user, written_values
+
+log = structlog.get_logger("syncd.reader")
+
+# Mirror key for Opportunity Id -> primary OpportunityPartner AccountToId.
+PARTNER_ROWS = "OpportunityPartner.primary"
+WATERMARK = "SystemModstamp"
+
+Page = list[dict[str, Any]]
+Sink = Callable[[str, Page], None]  # (mirror key, records) for each page read
+
+
+class ProgressSink(Protocol):
+    """Told how long work advances (the CLI draws a bar on a terminal)."""
+
+    def update(self, phase: str, done: int, total: int | None = None) -> None: ...
+
+
+class NoProgress:
+    def update(self, phase: str, done: int, total: int | None = None) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read: which objects go through Bulk API 2.0, and the incremental overlap."""
+
+    bulk_objects: frozenset[str] = frozenset()  # known to be big (the last cycle said so)
+    # Objects of unknown size switch to Bulk when the first REST page says they are bigger.
+    bulk_threshold: int | None = None
+    bulk_page_records: int = 50_000
+    overlap: timedelta = timedelta(minutes=5)
+
+
+@dataclass
+class OrgRead:
+    snapshot: Snapshot
+    current: dict[str, Mapping[str, Any]]  # record Id -> values of the fields syncd writes
+    read: dict[str, int]  # records read per object
+    watermarks: dict[str, datetime] = field(default_factory=dict)
+    partners: dict[str, str] = field(default_factory=dict)  # opp -> primary partner row
+
+
+def account_written_fields(mapping: FieldMapping) -> list[str]:
+    fields = list(mapping.account.write.model_dump().values())
+    if mapping.account.read.resync_requested:  # syncd clears the box once it has resynced
+        fields.append(mapping.account.read.resync_requested)
+    return fields
+
+
+def opportunity_written_fields(mapping: FieldMapping) -> list[str]:
+    return list(mapping.opportunity.write.model_dump().values())
+
+
+def read_org(
+    client: OrgClient,
+    mapping: FieldMapping,
+    progress: ProgressSink,
+    *,
+    options: ReadOptions = ReadOptions(),  # frozen, so a shared default is safe
+    sink: Sink | None = None,
+) -> OrgRead:
+    read: dict[str, int] = {}
+    marks: dict[str, datetime] = {}
+    current: dict[str, Mapping[str, Any]] = {}
+
+    started: list[datetime] = []  # the org's clock when the read began
+
+    def records(sobject: str, fields: list[str]) -> Iterable[dict[str, Any]]:
+        count = 0
+        for page in _pages(client, sobject, fields, options):
+            if not started and client.server_time is not None:
+                started.append(client.server_time)
+            for record in page:
+                note_watermark(marks, sobject, record.get(WATERMARK))
+            if sink is not None:
+                sink(sobject, page)
+            yield from page
+            count += len(page)
+            progress.update(f"pull {sobject}", count)
+        read[sobject] = count
+        log.info("pull.done", sobject=sobject, records=count)
+
+    users = {}
+    for record in records(mapping.user.sobject, mapping.user_fields()):
+        user = to_user(record, mapping)
+        users[user.id] = user
+
+    account_writes = account_written_fields(mapping)
+    accounts = {}
+    for record in records(mapping.account.sobject, mapping.account_fields()):
+        account = to_account(record, mapping)
+        accounts[account.id] = account
+        current[account.id] = written_values(record, account_writes)
+
+    partners: dict[str, str] = {}
+    if mapping.opportunity.partner_source == "opportunity_partner":
+        partners = primary_partners(client, None)
+        read["OpportunityPartner"] = len(partners)
+        if sink is not None:
+            sink(PARTNER_ROWS, partner_rows(partners))
+    opp_writes = opportunity_written_fields(mapping)
+    opportunities = {}
+    for record in records(mapping.opportunity.sobject, mapping.opportunity_fields()):
+        opp = to_opportunity(record, mapping, partner_id=partners.get(str(record.get("Id"))))
+        opportunities[opp.id] = opp
+        current[opp.id] = written_values(record, opp_writes)
+
+    snapshot = Snapshot(accounts=accounts, opportunities=opportunities, users=users)
+    if started:  # a change made while a long read ran is newer than its start: next cycle
+        marks = {name: started[0] for name in watched_objects(mapping)}
+    return OrgRead(snapshot, current, read, marks, partners)
+
+
+def watched_objects(mapping: FieldMapping) -> list[str]:
+    """The objects whose changes syncd follows (each has a watermark)."""
+    names = [mapping.user.sobject, mapping.account.sobject, mapping.opportunity.sobject]
+    if mapping.opportunity.partner_source == "opportunity_partner":
+        names.append("OpportunityPartner")
+    return names
+
+
+def _pages(
+    client: OrgClient, sobject: str, fields: list[str], options: ReadOptions
+) -> Iterator[Page]:
+    soql = pull_soql(sobject, fields, watermark_field=WATERMARK)
+    if sobject not in options.bulk_objects:
+        total, pages = client.open_query(soql)
+        threshold = options.bulk_threshold
+        if threshold is None or total <= threshold:
+            return pages
+        pages.close()  # one page read in vain, once: later cycles know the size
+    log.info("pull.bulk", sobject=sobject)
+    return client.bulk_query_pages(soql, page_records=options.bulk_page_records)
+
+
+# -- changes since the watermarks ------------------------------------------------------
+
+
+@dataclass
+class ChangeRead:
+    """What a change read saw; the records themselves went to the page sink."""
+
+    read: dict[str, int]
+    watermarks: dict[str, datetime]
+    partners: dict[str, str | None] = field(default_factory=dict)  # opp -> primary partner
+
+
+# (sobject, live changed rows, deleted Id -> merged into) for each page of a change read
+ChangeSink = Callable[[str, Page, dict[str, "str | None"]], None]
+
+
+def read_changes(
+    client: OrgClient,
+    mapping: FieldMapping,
+    since: Mapping[str, datetime],
+    sink: ChangeSink,
+    options: ReadOptions = ReadOptions(),  # frozen, so a shared default is safe
+) -> ChangeRead:
+    """Changes since each object's watermark minus the overlap, in one composite call.
+
+    Each page goes to ``sink`` as it arrives; nothing here keeps the records.
+    """
+
+    def change(sobject: str, fields: list[str]) -> str:
+        return pull_soql(
+            sobject,
+            fields,
+            since=since[sobject],
+            overlap=options.overlap,
+            watermark_field=WATERMARK,
+        )
+
+    account_fields = [*mapping.account_fields(), *_merge(mapping)]
+    opportunity_fields = [*mapping.opportunity_fields(), "IsDeleted"]
+    queries = {
+        mapping.user.sobject: (change(mapping.user.sobject, mapping.user_fields()), False),
+        mapping.account.sobject: (change(mapping.account.sobject, account_fields), True),
+        mapping.opportunity.sobject: (
+            change(mapping.opportunity.sobject, opportunity_fields),
+            True,
+        ),
+    }
+    by_partner_rows = mapping.opportunity.partner_source == "opportunity_partner"
+    if by_partner_rows:
+        queries["OpportunityPartner"] = (change("OpportunityPartner", ["OpportunityId"]), True)
+    pages = client.query_batch(queries)
+    asked_at = client.server_time  # the composite ran the queries just before this answer
+    out = ChangeRead(read={}, watermarks={})
+    changed, deleted = 0, 0
+    touched_deals: set[str] = set()
+    for name, (total, first) in pages.items():
+        answer: Iterator[Page] = first
+        if options.bulk_threshold is not None and total > options.bulk_threshold:
+            # A burst of changes (the echo of a first cycle, a mass update) is a full
+            # load in all but name: Bulk API reads it in far fewer calls.
+            first.close()
+            log.info("pull.changes_bulk", sobject=name, records=total)
+            answer = client.bulk_query_pages(
+                queries[name][0],
+                include_deleted=queries[name][1],
+                page_records=options.bulk_page_records,
+            )
+        count = 0
+        for page in answer:
+            count += len(page)
+            live: Page = []
+            gone: dict[str, str | None] = {}
+            for record in page:
+                note_watermark(out.watermarks, name, record.get(WATERMARK))
+                if name == "OpportunityPartner":
+                    touched_deals.add(str(record.get("OpportunityId")))
+                elif record.get("IsDeleted") is True:
+                    gone[str(record["Id"])] = record.get("MasterRecordId")
+                else:
+                    live.append(_without(record, "IsDeleted", "MasterRecordId"))
+            changed, deleted = changed + len(live), deleted + len(gone)
+            sink(name, live, gone)
+        out.read[name] = count
+    if asked_at is not None:
+        # Next time from when this read ran (less the overlap), not from the newest row:
+        # rows changed just before it are then re-read once, not at every idle cycle.
+        for name in queries:
+            mark = out.watermarks.get(name)
+            out.watermarks[name] = max(mark, asked_at) if mark else asked_at
+    if by_partner_rows and touched_deals:
+        found = primary_partners(client, sorted(touched_deals))
+        out.partners = {deal: found.get(deal) for deal in touched_deals}
+    log.info("pull.changes", read=out.read, changed=changed, deleted=deleted)
+    return out
+
+
+def _merge(mapping: FieldMapping) -> list[str]:
+    # Salesforce marks an account lost in a merge with the winner's Id.
+    return (
+        ["IsDeleted", "MasterRecordId"] if mapping.account.sobject == "Account" else ["IsDeleted"]
+    )
+
+
+def _without(record: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in names}
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def primary_partners(client: OrgClient, opportunity_ids: list[str] | None) -> dict[str, str]:
+    """Opportunity Id -> AccountToId of its primary OpportunityPartner row (all, or some)."""
+    primary = soql_format("IsPrimary = {}", True)
+    if opportunity_ids is None:
+        wheres = [primary]
+    else:
+        wheres = [
+            f"{primary} AND {soql_format('OpportunityId IN {}', chunk)}"
+            for chunk in id_chunks(opportunity_ids)
+        ]
+    partners: dict[str, str] = {}
+    for where in wheres:
+        soql = select("OpportunityPartner", ["OpportunityId", "AccountToId"], where=where)
+        for record in client.query(soql):
+            if record.get("OpportunityId") and record.get("AccountToId"):
+                partners[record["OpportunityId"]] = record["AccountToId"]
+    return partners
+
+
+def partner_rows(partners: Mapping[str, str | None]) -> Page:
+    return [{"Id": k, "AccountToId": v} for k, v in partners.items() if v]
+
+
+def note_watermark(marks: dict[str, datetime], sobject: str, value: Any) -> None:
+    if not isinstance(value, str):
+        return
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        return
+    if stamp.tzinfo is not None and (sobject not in marks or stamp > marks[sobject]):
+        marks[sobject] = stamp
