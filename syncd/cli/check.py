@@ -39,6 +39,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "registration_partner_id": _ID, "registration_status": _TEXT,
         "registration_approved_on": _DATE | _MOMENT, "registration_expires_on": _DATE | _MOMENT,
         "override_lead": _TEXT, "override_reason": _TEXT, "exception_requested": _FLAG,
+        "exception_reason": _TEXT, "exception_decision": _TEXT,
+        "exception_decision_reason": _TEXT, "last_modified_by": _ID, "currency": _TEXT,
         "expected_lead": {"picklist", "string"}, "protected_partner_id": _ID,
         "status": {"picklist", "string"}, "comp_eligible": _FLAG, "remedy": _TEXT,
         "reason": _TEXT,

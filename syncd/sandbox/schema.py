@@ -133,6 +133,11 @@ OPPORTUNITY = (
     _pick("RoE_Override__c", *ROE_LEAD_JOINT),
     _str("RoE_Override_Reason__c"),
     _bool("RoE_Exception_Requested__c"),
+    _str("RoE_Exception_Reason__c"),
+    _pick("RoE_Exception_Decision__c", "Approved", "Rejected"),
+    _str("RoE_Exception_Decision_Reason__c"),
+    # Present in multi-currency orgs only; the default mapping does not read it.
+    _pick("CurrencyIsoCode", "USD", "EUR", "GBP", "CAD", "JPY", default="USD"),
     _pick("RoE_Expected_Lead__c", *ROE_LEAD_JOINT),
     _ref("RoE_Protected_Partner__c", "Account"),
     _pick("RoE_Status__c", "Compliant", "Violation", "Review", "Exempt", "Advisory"),

@@ -102,6 +102,13 @@ class OpportunityRead(_FieldNames):
     override_lead: str | None = None
     override_reason: str | None = None
     exception_requested: str | None = None
+    exception_reason: str | None = None
+    exception_decision: str | None = None
+    exception_decision_reason: str | None = None
+    # Who last changed the record and when (who decided an exception, set an override).
+    last_modified_by: str | None = "LastModifiedById"
+    # Multi-currency orgs: CurrencyIsoCode (the remedy names the deal's currency).
+    currency: str | None = None
 
 
 class OpportunityWrite(_FieldNames):
