@@ -10,6 +10,7 @@ import pytest
 import structlog
 
 from syncd.sandbox import SandboxOrg, SandboxServer, serve_sandbox
+from tests.pgcluster import PostgresCluster
 
 
 @pytest.fixture(autouse=True)
@@ -37,3 +38,11 @@ def server(org: SandboxOrg, cert_dir: Path) -> Iterator[SandboxServer]:
     """The ``org`` fixture of the requesting module, served over HTTPS on 127.0.0.1."""
     with serve_sandbox(org, cert_dir=cert_dir) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL 15 cluster on 127.0.0.1 for the session (stopped at the end)."""
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()

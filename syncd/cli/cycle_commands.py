@@ -26,11 +26,12 @@ def sync(
     """Run one sync cycle against the configured org and print a summary."""
     from syncd.cli.report import print_plan, print_summary
     from syncd.service.runtime import open_runtime
+    from syncd.store.lock import InstanceLock
     from syncd.sync.cycle import Cycle, CycleOptions
 
     runtime = open_runtime(setup(config))
     try:
-        with progress_bar() as bar:
+        with InstanceLock(runtime.store, runtime.settings.state_dir).held(), progress_bar() as bar:
             report = Cycle(
                 runtime.client,
                 runtime.store,

@@ -1,24 +1,46 @@
-"""Enforcement: reconcile the engine's violations with the ledger. Pure.
+"""Enforcement: reconcile the engine's violations with the ledger and the org's Tasks. Pure.
 
 Each violation *occurrence* (a deal, a code, an occurrence number) gets exactly one Task,
-keyed by an idempotency key stored in Task.RoE_Key__c. The key is derived from the ledger
-alone, so a cycle that dies after creating a Task and before committing the ledger
-computes the same key next time, and the upsert by key finds the Task it already made.
+keyed by an idempotency key stored in Task.RoE_Key__c. What the promises are, because
+people's pay and jobs depend on them:
 
-Escalation counts a rep's occurrences over a rolling window (resolved ones count too):
-the n-th within the window takes the n-th rung of the ladder (capped at the top rung).
+- **Only Compliant or Exempt resolves a violation.** While the rules still find it, or
+  the deal shows Review or Advisory (an exception request, an override without a reason,
+  a data defect, a region moved to a later date), the entry, its Task, the compensation
+  hold and the remedy stay as the violation left them.
+- **Escalation is progressive.** An occurrence's level is one above the highest notice
+  the rep was actually given (a Task that landed in an earlier cycle) within the window,
+  so a rep rises at most one level per cycle, and three pre-existing violations on the
+  first day are three warnings. Level, owner, priority and due date are fixed when the
+  occurrence is first seen: a Task retried after a refusal keeps them.
+- **The org's Tasks are the truth the ledger agrees with.** Tasks found in the org by
+  their key are adopted (a lost store, a cycle that died after creating Tasks), and a
+  Task the org holds closed — a manager completed it — is never written again.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from syncd.engine.domain import Decisions, OpportunityDecision, Snapshot, Status, User, Violation
+from syncd.engine.domain import (
+    Decisions,
+    Opportunity,
+    OpportunityDecision,
+    Snapshot,
+    Status,
+    User,
+    Violation,
+)
+from syncd.engine.policy import Policy
 
 REVIEW_CODE = "EXCEPTION_REQUESTED"
+APPROVED_CODE = "EXCEPTION_APPROVED"
+REVIEW, VIOLATION = "review", "violation"
+_LEVEL = re.compile(r"escalation level (\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +53,7 @@ class Rung:
 
 @dataclass(frozen=True, slots=True)
 class EnforcementRules:
-    """The parts of the policy enforcement needs (built from Policy by the cycle)."""
+    """The parts of the policy enforcement needs."""
 
     window_days: int
     ladder: tuple[Rung, ...]
@@ -39,6 +61,21 @@ class EnforcementRules:
     channel_ops_user_id: str | None
     channel_chief_user_id: str | None
     due_days: Mapping[str, int]  # Task.Priority -> days until due
+
+    @classmethod
+    def from_policy(cls, policy: Policy) -> EnforcementRules:
+        escalation = policy.escalation
+        return cls(
+            window_days=escalation.window_days,
+            ladder=tuple(
+                Rung(r.level, str(r.action), str(r.owner), str(r.priority))
+                for r in sorted(escalation.ladder, key=lambda r: r.level)
+            ),
+            sticky_codes=frozenset(policy.compensation.sticky_codes),
+            channel_ops_user_id=policy.owners.channel_ops_user_id,
+            channel_chief_user_id=policy.owners.channel_chief_user_id,
+            due_days={str(k): v for k, v in escalation.due_days.items()},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +94,22 @@ class LedgerEntry:
     resolved_at: datetime | None = None
     task_id: str | None = None
     description: str = ""
+    # The Task's terms, fixed when the occurrence is first seen: a retried Task keeps them.
+    subject: str = ""
+    priority: str = "Normal"
+    due: date | None = None
+    remedy: str | None = None  # owed to the displaced partner, as the violation left it
+    task_opened_at: datetime | None = None  # when the Task landed in the org
+    task_closed: bool = False  # the org's Task is closed (by syncd or a person)
+    resolution: str | None = None  # why the occurrence was resolved
 
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+    @property
+    def slot(self) -> tuple[str, str]:
+        return self.opportunity_id, self.code
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,23 +122,143 @@ class TaskSpec:
     priority: str
     due: date
 
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> TaskSpec:
+        """The Task of an entry, from the terms fixed when it was first seen."""
+        return cls(
+            key=entry.key,
+            what_id=entry.opportunity_id,
+            owner_id=entry.owner_id,
+            subject=entry.subject,
+            description=entry.description,
+            priority=entry.priority,
+            due=entry.due or entry.first_seen.date(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrgTask:
+    """A violation Task as the org holds it (read by its key)."""
+
+    id: str
+    key: str
+    closed: bool
+    owner_id: str | None = None
+    created: datetime | None = None
+    description: str = ""
+    priority: str | None = None
+    due: date | None = None
+    subject: str = ""
+
 
 @dataclass(frozen=True, slots=True)
 class Closure:
     entry: LedgerEntry  # already marked resolved
     note: str
 
+    @property
+    def writes_task(self) -> bool:
+        """Close the org's Task — unless it is closed already (never rewrite a person's)."""
+        return self.entry.task_id is not None and not self.entry.task_closed
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """What the ledger keeps on a deal whatever the engine's present view."""
+
+    remedy: str | None  # the remedy as the violation left it (kept under Review)
+
 
 @dataclass(frozen=True, slots=True)
 class Enforcement:
-    opened: tuple[tuple[LedgerEntry, TaskSpec], ...]
+    opened: tuple[LedgerEntry, ...]  # new occurrences and retries: their Task is to be upserted
     closed: tuple[Closure, ...]
     seen: tuple[LedgerEntry, ...]  # still open, last_seen moved
-    comp_holds: frozenset[str]  # opportunity Ids whose compensation stays withheld
+    holds: Mapping[str, Hold]  # opportunity Id -> compensation withheld (and remedy kept)
+
+    @property
+    def comp_holds(self) -> frozenset[str]:
+        return frozenset(self.holds)
 
 
 def occurrence_key(opportunity_id: str, code: str, occurrence: int) -> str:
     return f"{opportunity_id}:{code}:{occurrence}"[:80]  # Task.RoE_Key__c is text(80)
+
+
+def parse_key(key: str) -> tuple[str, str, int] | None:
+    """(opportunity, code, occurrence) of a key syncd wrote; None for anything else."""
+    opp, _, rest = key.partition(":")
+    code, _, number = rest.rpartition(":")
+    if len(opp) != 18 or not code or not number.isdigit():
+        return None
+    return opp, code, int(number)
+
+
+# -- adoption: the org's Tasks are the truth --------------------------------------------
+
+
+def adopt(
+    history: Sequence[LedgerEntry], tasks: Iterable[OrgTask], snapshot: Snapshot, now: datetime
+) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+    """(the ledger as the org's Tasks say it is, the entries that changed).
+
+    A Task the ledger does not know becomes an entry (a lost store, a cycle that died
+    after creating it); a known entry learns its Task's Id and whether the org holds
+    the Task closed.
+    """
+    by_key = {e.key: e for e in history}
+    changed: dict[str, LedgerEntry] = {}
+    for task in tasks:
+        entry = by_key.get(task.key)
+        if entry is None:
+            found = _entry_from_task(task, snapshot, now)
+            if found is None:
+                continue
+            by_key[task.key] = changed[task.key] = found
+            continue
+        known = replace(
+            entry,
+            task_id=entry.task_id or task.id,
+            task_opened_at=entry.task_opened_at or task.created or now,
+            task_closed=entry.task_closed or task.closed,
+        )
+        if known != entry:
+            by_key[task.key] = changed[task.key] = known
+    return list(by_key.values()), list(changed.values())
+
+
+def _entry_from_task(task: OrgTask, snapshot: Snapshot, now: datetime) -> LedgerEntry | None:
+    parsed = parse_key(task.key)
+    if parsed is None:
+        return None
+    opp_id, code, occurrence = parsed
+    opp = snapshot.opportunities.get(opp_id)
+    review = code == REVIEW_CODE
+    found = _LEVEL.search(task.description or "")
+    opened = task.created or now
+    return LedgerEntry(
+        key=task.key,
+        kind=REVIEW if review else VIOLATION,
+        opportunity_id=opp_id,
+        code=code,
+        occurrence=occurrence,
+        rep_id=opp.owner_id if opp is not None else None,
+        partner_id=None,
+        level=0 if review else int(found.group(1)) if found else 1,
+        owner_id=task.owner_id,
+        first_seen=opened,
+        last_seen=now,
+        task_id=task.id,
+        description=task.description,
+        subject=task.subject,
+        priority=task.priority or "Normal",
+        due=task.due,
+        task_opened_at=opened,
+        task_closed=task.closed,
+    )
+
+
+# -- reconciliation -----------------------------------------------------------------------
 
 
 def reconcile(
@@ -109,81 +278,95 @@ def reconcile(
     deleted or merged away (Id -> how), whose open entries close.
     """
     gone = gone or {}
-    open_by_slot = {(e.opportunity_id, e.code): e for e in history if e.is_open}
+    open_by_slot = {e.slot: e for e in history if e.is_open}
     last_occurrence: dict[tuple[str, str], int] = defaultdict(int)
     for entry in history:
-        slot = (entry.opportunity_id, entry.code)
-        last_occurrence[slot] = max(last_occurrence[slot], entry.occurrence)
-    counts = _recent_counts(history, now - timedelta(days=rules.window_days))
+        last_occurrence[entry.slot] = max(last_occurrence[entry.slot], entry.occurrence)
+    notified = _levels_notified(history, now - timedelta(days=rules.window_days), now)
 
     wanted = dict(_standing(decisions))
-    opened, seen = [], []
+    opened: list[LedgerEntry] = []
+    seen: list[LedgerEntry] = []
     for slot in sorted(wanted):
         violation, decision = wanted[slot]
-        if slot in open_by_slot:
-            seen.append(replace(open_by_slot[slot], last_seen=now))
+        standing = open_by_slot.get(slot)
+        if standing is not None:
+            kept = replace(standing, last_seen=now, remedy=decision.remedy or standing.remedy)
+            seen.append(kept)
+            if kept.task_id is None and not kept.task_closed:
+                opened.append(kept)  # its Task was refused before: retried, same terms
             continue
         occurrence = last_occurrence[slot] + 1
-        opened.append(_open(slot, occurrence, violation, decision, snapshot, rules, counts, now))
+        opened.append(
+            _new_entry(slot, occurrence, violation, decision, snapshot, rules, notified, now)
+        )
 
     decided = snapshot.opportunities if scope is None else scope
-    closed = [
-        Closure(
-            replace(entry, resolved_at=now, last_seen=now),
-            _why_resolved(entry, decisions, gone.get(entry.opportunity_id)),
-        )
-        for slot, entry in sorted(open_by_slot.items())
-        if slot not in wanted and (entry.opportunity_id in decided or entry.opportunity_id in gone)
-    ]
-    holds = _comp_holds([*history, *(e for e, _ in opened)], decisions, rules.sticky_codes)
+    closed = []
+    for slot, entry in sorted(open_by_slot.items()):
+        if slot in wanted:
+            continue
+        deal = entry.opportunity_id
+        if deal not in decided and deal not in gone:
+            continue
+        why = _resolution(entry, decisions.opportunities.get(deal), snapshot, gone.get(deal))
+        if why is not None:
+            closed.append(Closure(replace(entry, resolved_at=now, last_seen=now), why))
+    holds = _holds(history, opened, closed, decisions, rules.sticky_codes)
     return Enforcement(tuple(opened), tuple(closed), tuple(seen), holds)
 
 
 def _standing(
     decisions: Decisions,
 ) -> Iterable[tuple[tuple[str, str], tuple[Violation | None, OpportunityDecision]]]:
-    """(deal, code) slots that should have an open Task now."""
+    """(deal, code) slots that should have an open entry now."""
     for opp_id, decision in decisions.opportunities.items():
-        if decision.status is Status.VIOLATION:
+        if decision.enforced:
             for violation in decision.violations:
                 yield (opp_id, violation.code), (violation, decision)
         if REVIEW_CODE in decision.reasons:
             yield (opp_id, REVIEW_CODE), (None, decision)
 
 
-def _recent_counts(history: Iterable[LedgerEntry], since: datetime) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
+def _levels_notified(
+    history: Iterable[LedgerEntry], since: datetime, now: datetime
+) -> dict[str, int]:
+    """Per rep: the highest level of a notice delivered before this cycle, in the window."""
+    levels: dict[str, int] = defaultdict(int)
     for entry in history:
-        if entry.kind == "violation" and entry.rep_id and entry.first_seen >= since:
-            counts[entry.rep_id] += 1
-    return counts
+        if (
+            entry.kind == VIOLATION
+            and entry.rep_id
+            and entry.first_seen >= since
+            and entry.task_opened_at is not None
+            and entry.task_opened_at < now
+        ):
+            levels[entry.rep_id] = max(levels[entry.rep_id], entry.level)
+    return levels
 
 
-def _open(
+def _new_entry(
     slot: tuple[str, str],
     occurrence: int,
     violation: Violation | None,
     decision: OpportunityDecision,
     snapshot: Snapshot,
     rules: EnforcementRules,
-    counts: dict[str, int],
+    notified: Mapping[str, int],
     now: datetime,
-) -> tuple[LedgerEntry, TaskSpec]:
+) -> LedgerEntry:
     opp_id, code = slot
     opp = snapshot.opportunities[opp_id]
     rep_id = opp.owner_id
     if violation is None:  # an exception request: a review for channel operations
         level, owner, priority, action = 0, rules.channel_ops_user_id, "Normal", "review"
     else:
-        counts[rep_id or ""] += 1
-        rung = _rung(rules.ladder, counts[rep_id or ""])
+        rung = _rung(rules.ladder, notified.get(rep_id or "", 0) + 1)
         level, priority, action = rung.level, rung.priority, rung.action
         owner = _owner(rung.owner, snapshot.users.get(rep_id or ""), snapshot, rules)
-    key = occurrence_key(opp_id, code, occurrence)
-    description = _describe(code, violation, decision, snapshot, action, level)
-    entry = LedgerEntry(
-        key=key,
-        kind="review" if violation is None else "violation",
+    return LedgerEntry(
+        key=occurrence_key(opp_id, code, occurrence),
+        kind=REVIEW if violation is None else VIOLATION,
         opportunity_id=opp_id,
         code=code,
         occurrence=occurrence,
@@ -193,23 +376,16 @@ def _open(
         owner_id=owner,
         first_seen=now,
         last_seen=now,
-        description=description,
-    )
-    task = TaskSpec(
-        key=key,
-        what_id=opp_id,
-        owner_id=owner,
+        description=describe(code, violation, decision, snapshot, action, level),
         subject=f"[RoE] {code}: {opp.name}"[:255],
-        description=description,
         priority=priority,
         due=now.date() + timedelta(days=rules.due_days.get(priority, 7)),
+        remedy=decision.remedy,
     )
-    return entry, task
 
 
-def _rung(ladder: Sequence[Rung], count: int) -> Rung:
-    ordered = sorted(ladder, key=lambda r: r.level)
-    return ordered[min(count, len(ordered)) - 1]
+def _rung(ladder: Sequence[Rung], level: int) -> Rung:
+    return ladder[min(level, len(ladder)) - 1]
 
 
 def _owner(who: str, rep: User | None, snapshot: Snapshot, rules: EnforcementRules) -> str | None:
@@ -222,7 +398,7 @@ def _owner(who: str, rep: User | None, snapshot: Snapshot, rules: EnforcementRul
     return rules.channel_ops_user_id
 
 
-def _describe(
+def describe(
     code: str,
     violation: Violation | None,
     decision: OpportunityDecision,
@@ -230,6 +406,7 @@ def _describe(
     action: str,
     level: int,
 ) -> str:
+    """The Task's description: what happened, in words a manager can act on."""
     opp = snapshot.opportunities[decision.opportunity_id]
     rep = snapshot.users.get(opp.owner_id or "")
     lines = [
@@ -241,32 +418,90 @@ def _describe(
     if violation is not None:
         lines.append(f"Action: {action.replace('_', ' ')} (escalation level {level})")
         lines.append("Compensation on this deal is withheld while the violation stands.")
+    else:
+        reason = getattr(opp, "exception_reason", None)
+        lines.append(f"The rep's reason: {reason or '(none given)'}")
     if decision.remedy:
         lines.append(f"Remedy owed: {decision.remedy}")
     lines.append(
-        "To dispute: tick 'RoE Exception Requested' on the opportunity and explain in the "
-        "description; channel operations reviews every request."
+        "To dispute: tick 'RoE Exception Requested' on the opportunity and give a reason in "
+        "'RoE Exception Reason'; channel operations decides every request."
         if violation
-        else "Review the request; set an admin override with a reason to exempt the deal."
+        else "Decide with 'RoE Exception Decision' (Approved or Rejected) and a reason in "
+        "'RoE Exception Decision Reason'. Until then the violation stands."
     )
     lines.append(f"Policy: {decision.policy_version}")
     return "\n".join(lines)
 
 
-def _why_resolved(entry: LedgerEntry, decisions: Decisions, gone: str | None) -> str:
+def _resolution(
+    entry: LedgerEntry,
+    decision: OpportunityDecision | None,
+    snapshot: Snapshot,
+    gone: str | None,
+) -> str | None:
+    """Why an open entry no longer stands, or None while it must stay open."""
     if gone is not None:
         return f"Resolved: the deal was {gone} in Salesforce."
-    decision = decisions.opportunities.get(entry.opportunity_id)
+    opp = snapshot.opportunities.get(entry.opportunity_id)
     if decision is None:
-        return "Resolved: the deal is no longer evaluated (closed lost or on a partner account)."
+        if opp is not None and opp.is_closed and not opp.is_won:
+            return "Resolved: the deal was closed lost."
+        return None  # moved onto a partner's own account: a person must look
+    if entry.kind == REVIEW:
+        return _review_answered(decision, opp)
     if decision.status is Status.EXEMPT:
-        return "Resolved: an admin override exempts the deal."
-    return f"Resolved: the deal is now {decision.status.value} ({decision.reason_text})."
+        return _exempt_because(decision, opp)
+    if decision.status is Status.COMPLIANT:
+        return f"Resolved: the deal is now Compliant ({decision.reason_text})."
+    if decision.status is Status.VIOLATION and entry.code not in _codes(decision):
+        return f"Resolved: {entry.code} no longer applies ({decision.reason_text})."
+    return None  # Review or Advisory: nothing is released until a person decides
 
 
-def _comp_holds(
-    entries: Iterable[LedgerEntry], decisions: Decisions, sticky: frozenset[str]
-) -> frozenset[str]:
-    held = {e.opportunity_id for e in entries if e.kind == "violation" and e.code in sticky}
+def _review_answered(decision: OpportunityDecision, opp: Opportunity | None) -> str:
+    if APPROVED_CODE in decision.reasons:
+        return "Request approved. " + _decided_by(opp)
+    if "EXCEPTION_REJECTED" in decision.reasons:
+        return "Request rejected; the violation stands. " + _decided_by(opp)
+    return f"Request withdrawn or no longer needed: the deal is {decision.status.value}."
+
+
+def _exempt_because(decision: OpportunityDecision, opp: Opportunity | None) -> str:
+    if APPROVED_CODE in decision.reasons:
+        return "Resolved: channel operations approved an exception. " + _decided_by(opp)
+    return f"Resolved: an admin override exempts the deal ({decision.reason_text})."
+
+
+def _decided_by(opp: Opportunity | None) -> str:
+    if opp is None:
+        return ""
+    who = getattr(opp, "last_modified_by", None) or "unknown"
+    reason = getattr(opp, "exception_decision_reason", None)
+    return f"Decided by {who}" + (f": {reason}" if reason else ".")
+
+
+def _codes(decision: OpportunityDecision) -> set[str]:
+    return {v.code for v in decision.violations}
+
+
+def _holds(
+    history: Sequence[LedgerEntry],
+    opened: Sequence[LedgerEntry],
+    closed: Sequence[Closure],
+    decisions: Decisions,
+    sticky: frozenset[str],
+) -> dict[str, Hold]:
+    """Deals whose compensation stays withheld: an open violation, or a sticky code ever."""
+    resolved = {c.entry.key for c in closed}
     exempt = {i for i, d in decisions.opportunities.items() if d.status is Status.EXEMPT}
-    return frozenset(held - exempt)
+    holds: dict[str, Hold] = {}
+    for entry in (*history, *opened):
+        if entry.kind != VIOLATION or entry.opportunity_id in exempt:
+            continue
+        standing = entry.is_open and entry.key not in resolved
+        if standing or entry.code in sticky:
+            kept = holds.get(entry.opportunity_id)
+            remedy = (kept.remedy if kept else None) or (entry.remedy if standing else None)
+            holds[entry.opportunity_id] = Hold(remedy)
+    return holds

@@ -119,6 +119,10 @@ class EscalationRules(BaseModel):
     model_config = _STRICT
     window_days: int = Field(default=365, ge=1, le=3650)
     ladder: list[Rung] = Field(default_factory=_default_ladder, min_length=1)
+    # Days until a violation Task is due, by its priority.
+    due_days: dict[Literal["Normal", "High"], int] = Field(
+        default_factory=lambda: {"Normal": 7, "High": 3}  # type: ignore[arg-type,dict-item]
+    )
 
     @field_validator("ladder")
     @classmethod

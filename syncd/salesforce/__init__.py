@@ -6,7 +6,7 @@ It knows nothing of rules; ``syncd.sync.cycle`` wires it to the engine and the s
 from syncd.salesforce.client import OrgClient
 from syncd.salesforce.config import SalesforceSettings
 from syncd.salesforce.pull import pull, pull_by_ids, pull_soql
-from syncd.salesforce.push import FailedRecord, PushReport, push_creates, push_updates
+from syncd.salesforce.push import FailedRecord, WriteJob, Writer, Written
 from syncd.salesforce.results import ApiLimits, ApiUsage, RecordFailure, RecordResult
 from syncd.salesforce.retry import RetryPolicy
 from syncd.salesforce.soql import id_chunks, select, soql_format
@@ -16,17 +16,17 @@ __all__ = [
     "ApiUsage",
     "FailedRecord",
     "OrgClient",
-    "PushReport",
     "RecordFailure",
     "RecordResult",
     "RetryPolicy",
     "SalesforceSettings",
+    "WriteJob",
+    "Writer",
+    "Written",
     "id_chunks",
     "pull",
     "pull_by_ids",
     "pull_soql",
-    "push_creates",
-    "push_updates",
     "select",
     "soql_format",
 ]

@@ -28,6 +28,21 @@ JWT_LIFETIME_SECONDS = 180
 class Token:
     access_token: str = field(repr=False)
     instance_url: str
+    # The identity URL (``.../id/<org Id>/<user Id>``) of an OAuth grant; None with a
+    # given token.
+    identity: str | None = None
+
+    @property
+    def org_id(self) -> str | None:
+        return self._identity_part(-2)
+
+    @property
+    def user_id(self) -> str | None:
+        return self._identity_part(-1)
+
+    def _identity_part(self, index: int) -> str | None:
+        parts = (self.identity or "").rstrip("/").split("/")
+        return parts[index] if len(parts) >= 3 and parts[-3] == "id" else None
 
 
 def obtain_token(settings: SalesforceSettings, session: requests.Session) -> Token:
@@ -119,7 +134,8 @@ def _token_from(response: requests.Response, settings: SalesforceSettings) -> To
             f"Salesforce's token response from {settings.login_url} lacks "
             "access_token or instance_url"
         )
-    return Token(token, instance.rstrip("/"))
+    identity = body.get("id")
+    return Token(token, instance.rstrip("/"), identity if isinstance(identity, str) else None)
 
 
 def _refusal(response: requests.Response, body: Any, settings: SalesforceSettings) -> str:

@@ -22,7 +22,7 @@ from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSessi
 
 from syncd.errors import FatalSyncError
 from syncd.salesforce import bulk
-from syncd.salesforce.auth import build_salesforce, obtain_token
+from syncd.salesforce.auth import Token, build_salesforce, obtain_token
 from syncd.salesforce.config import SalesforceSettings
 from syncd.salesforce.errors import classify, is_invalid_session
 from syncd.salesforce.results import ApiLimits, ApiUsage, RecordFailure, RecordResult
@@ -63,6 +63,7 @@ class OrgClient:
             self._meter = ApiMeter()
             self._meter.install(session)
         self._sf: Salesforce | None = None
+        self._token: Token | None = None
         self._field_types: dict[str, dict[str, str]] = {}  # describe per object, kept for life
 
     # -- connection ---------------------------------------------------------------
@@ -71,12 +72,25 @@ class OrgClient:
         """Authenticate now (it otherwise happens on the first call)."""
         self._sf = self._authenticate()
 
+    @property
+    def org_id(self) -> str | None:
+        """The organization's Id, from the login (None with a given token)."""
+        self._connected()
+        return self._token.org_id if self._token else None
+
+    @property
+    def user_id(self) -> str | None:
+        """The integration user's Id, from the login (None with a given token)."""
+        self._connected()
+        return self._token.user_id if self._token else None
+
     def _authenticate(self) -> Salesforce:
         try:
             token = self.retry.call("auth", partial(obtain_token, self.settings, self._session))
         except (SalesforceError, requests.RequestException) as exc:
             raise classify(exc, f"login at {self.settings.login_url}") from exc
         log.info("salesforce.authenticated", auth=self.settings.auth, instance=token.instance_url)
+        self._token = token
         return build_salesforce(self.settings, self._session, token)
 
     def _connected(self) -> Salesforce:

@@ -44,10 +44,14 @@ def pull_soql(
     since: datetime | None = None,
     overlap: timedelta = timedelta(minutes=5),
     watermark_field: str = "SystemModstamp",
+    where: str | None = None,
 ) -> str:
-    """The query ``pull`` runs: every row, or ``watermark >= since - overlap`` in order."""
+    """The query ``pull`` runs: every row, or ``watermark >= since - overlap`` in order.
+
+    ``where``: a further condition (already built with ``soql_format``), ANDed.
+    """
     mark = identifier(watermark_field)
-    where = order_by = None
+    order_by = None
     if since is not None:
         if since.tzinfo is None or since.utcoffset() is None:
             raise ValueError(
@@ -56,7 +60,8 @@ def pull_soql(
             )
         if overlap < timedelta(0):
             raise ValueError(f"pull({sobject}): overlap must not be negative")
-        where = soql_format(f"{mark} >= {{}}", since - overlap)
+        since_where = soql_format(f"{mark} >= {{}}", since - overlap)
+        where = f"({where}) AND {since_where}" if where else since_where
         order_by = mark
     return select(sobject, _with(fields, "Id", mark), where=where, order_by=order_by)
 

@@ -8,7 +8,6 @@ as interrupted (watermarks untouched) and the process exits 0.
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from syncd.service.admin import AdminContext, admin_app
 from syncd.service.http import ThreadedServer
 from syncd.service.metrics import Metrics
 from syncd.service.runtime import Runtime
-from syncd.store.lock import InstanceLock
+from syncd.store.lock import InstanceLock, LockLost
 from syncd.sync.cycle import Cycle, CycleOptions
 
 log = structlog.get_logger("syncd.daemon")
@@ -48,6 +47,7 @@ class Daemon:
             options=CycleOptions.from_settings(runtime.settings),
         )
         self._cycle_lock = threading.Lock()  # the cron jobs and the interval job never overlap
+        self.lost_lock = False
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -57,11 +57,21 @@ class Daemon:
                 return
             log.info("daemon.cycle", reason=reason)
             try:
+                self.lock.verify()
                 report = self.cycle.run(full=full)
+            except LockLost as exc:
+                self._step_down(exc)
+                return
             except SyncdError as exc:  # logged and recorded by the cycle; next tick retries
                 self.metrics.observe_failure(type(exc).__name__)
                 return
             self.metrics.observe(report, self.runtime.store)
+
+    def _step_down(self, exc: LockLost) -> None:
+        """Another syncd holds the store now: write nothing more, stop."""
+        log.error("daemon.lock_lost", error=str(exc))
+        self.lost_lock = True
+        self.stop.set()
 
     def sweep(self) -> None:
         """Daily: publish the ledger's open violations (levels are set when opened)."""
@@ -142,8 +152,16 @@ class Daemon:
         return ThreadedServer.for_app(admin_app(ctx), settings.admin_host, settings.admin_port)
 
     def _budget(self) -> dict[str, Any]:
-        stored = self.runtime.store.get_fact("api_budget")
-        return json.loads(stored) if stored else {}
+        """The org's API budget as the last cycle that read it saw it."""
+        for run in self.runtime.store.recent_runs(5):
+            if run.api_max:
+                return {
+                    "used": run.api_used,
+                    "max": run.api_max,
+                    "reserve_percent": self.runtime.settings.api_reserve_percent,
+                    "holding": run.budget_hold,
+                }
+        return {}
 
     def run(self, *, standby: bool = False) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -169,5 +187,5 @@ class Daemon:
                 self.scheduler.shutdown(wait=True)  # the cycle in flight finishes its batch
         finally:
             self.lock.release()
-        log.info("daemon.stopped")
-        return 0
+        log.info("daemon.stopped", lost_lock=self.lost_lock)
+        return 1 if self.lost_lock else 0

@@ -1,29 +1,25 @@
-"""The state store: run history, watermarks, the violation ledger, the mirror, small facts.
+"""The state store: runs, the typed cycle state, the violation ledger, the mirror, resyncs.
 
-SQLAlchemy Core, SQLite in the state directory by default, any SQLAlchemy URL by setting.
-Secrets never reach it: nothing here stores credentials or tokens. The mirror keeps the
-rule-relevant fields of each record as last read (only fields the mapping names), so
-``syncd explain --offline`` can answer without the org.
+SQLAlchemy Core, SQLite in the state directory by default, any SQLAlchemy URL by setting
+(PostgreSQL with the ``syncd[postgres]`` extra). Opening a store upgrades its schema in
+place (``syncd.store.schema``). A cycle's results are committed by ``commit_cycle`` in one
+transaction; the other methods are short transactions of their own (the run start, the
+mirror staging a full read streams into, the resync queue). Secrets never reach it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
     Table,
-    Text,
     create_engine,
     delete,
     event,
@@ -38,89 +34,26 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.engine.enforcement import LedgerEntry
 from syncd.errors import ConfigError
-
-MIRROR_BATCH = 5000
-
-metadata = MetaData()
-
-runs = Table(
-    "runs",
-    metadata,
-    Column("run_id", String(36), primary_key=True),
-    Column("mode", String(20), nullable=False),  # full / incremental / dry-run
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
-    Column("outcome", String(20), nullable=False),  # running / success / partial / failed / ...
-    Column("records_read", Integer, nullable=False, default=0),
-    Column("records_written", Integer, nullable=False, default=0),
-    Column("write_failures", Integer, nullable=False, default=0),
-    Column("api_calls", Integer, nullable=False, default=0),
-    Column("policy_version", String(80)),
-    Column("error", Text),
+from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
+from syncd.store.schema import upgrade
+from syncd.store.state import CycleState
+from syncd.store.tables import (
+    cycle_state,
+    ledger,
+    mirror,
+    mirror_stage,
+    mirror_written,
+    resyncs,
+    runs,
+    watermarks,
 )
 
-watermarks = Table(
-    "watermarks",
-    metadata,
-    Column("sobject", String(80), primary_key=True),
-    Column("value", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
+BATCH = 5000  # rows per executemany / IN list
+STATE_ROW = 1
 
-ledger = Table(
-    "ledger",
-    metadata,
-    Column("key", String(80), primary_key=True),  # = Task.RoE_Key__c
-    Column("kind", String(20), nullable=False),  # violation / review
-    Column("opportunity_id", String(18), nullable=False, index=True),
-    Column("code", String(80), nullable=False),
-    Column("occurrence", Integer, nullable=False),
-    Column("rep_id", String(18), index=True),
-    Column("partner_id", String(18)),
-    Column("level", Integer, nullable=False),
-    Column("owner_id", String(18)),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("last_seen", DateTime(timezone=True), nullable=False),
-    Column("resolved_at", DateTime(timezone=True)),
-    Column("task_id", String(18)),
-    Column("description", Text, nullable=False, default=""),
-)
-
-mirror = Table(
-    "mirror",
-    metadata,
-    Column("sobject", String(80), primary_key=True),
-    Column("id", String(18), primary_key=True),
-    Column("data", Text, nullable=False),  # JSON of the record's mapped fields
-)
-
-# A full cycle streams the org here page by page; it replaces the mirror only once the
-# cycle's writes are done, so a cycle that dies half way leaves the old mirror intact.
-mirror_stage = Table(
-    "mirror_stage",
-    metadata,
-    Column("sobject", String(80), primary_key=True),
-    Column("id", String(18), primary_key=True),
-    Column("data", Text, nullable=False),
-)
-
-resyncs = Table(
-    "resync_requests",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("scope", String(20), nullable=False),  # full / account / opportunity
-    Column("record_id", String(18)),
-    Column("source", String(20), nullable=False),  # cli / http / salesforce
-    Column("requested_at", DateTime(timezone=True), nullable=False),
-    Column("done_at", DateTime(timezone=True)),
-)
-
-facts = Table(
-    "facts",
-    metadata,
-    Column("key", String(80), primary_key=True),
-    Column("value", Text, nullable=False),
-)
+# Called inside the commit transaction before anything is written; raising aborts the
+# commit (the daemon's lock check: a store whose lock was lost must not be written).
+CommitGuard = Callable[[Connection], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +78,9 @@ class RunRecord:
     api_calls: int
     policy_version: str | None
     error: str | None
+    api_used: int | None = None
+    api_max: int | None = None
+    budget_hold: bool = False
 
 
 def default_url(state_dir: Path) -> str:
@@ -159,23 +95,20 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 class Store:
-    """A thin writer around the tables; every method is one short transaction."""
+    """A thin writer around the tables."""
 
     def __init__(self, url: str):
         self.url = url
-        try:
-            self.engine: Engine = create_engine(url, future=True)
-        except (SQLAlchemyError, ValueError) as exc:
-            raise ConfigError(f"database_url is not a usable SQLAlchemy URL: {exc}") from None
+        self.engine: Engine = _engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.guard: CommitGuard | None = None
         try:
-            metadata.create_all(self.engine)
+            upgrade(self.engine)
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise ConfigError(
-                f"cannot open the state database {self.location}: {type(exc).__name__}: "
-                f"{getattr(exc, 'orig', exc)}"
+                f"cannot open the state database {self.location}: {_why(exc)}"
             ) from None
 
     @classmethod
@@ -203,6 +136,18 @@ class Store:
         """Where the state lives, for people (the URL without any password)."""
         return self.engine.url.render_as_string(hide_password=True)
 
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file of a SQLite store (None for other databases, or in memory)."""
+        database = self.engine.url.database
+        if self.dialect != "sqlite" or not database or database == ":memory:":
+            return None
+        return Path(database)
+
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
@@ -226,22 +171,14 @@ class Store:
                     write_failures=0,
                     api_calls=0,
                     policy_version=policy_version,
+                    budget_hold=False,
                 )
             )
 
-    def finish_run(
-        self, run_id: str, *, outcome: str, finished_at: datetime, **counts: Any
-    ) -> None:
-        allowed = {"records_read", "records_written", "write_failures", "api_calls", "error"}
-        unknown = set(counts) - allowed
-        if unknown:
-            raise ValueError(f"unknown run fields: {sorted(unknown)}")
+    def finish_run(self, finish: RunFinish) -> None:
+        """Record how a run ended outside a cycle commit (a failure, an interrupt)."""
         with self.begin() as conn:
-            conn.execute(
-                update(runs)
-                .where(runs.c.run_id == run_id)
-                .values(outcome=outcome, finished_at=finished_at, **counts)
-            )
+            _finish_run(conn, finish)
 
     def recent_runs(self, limit: int = 10) -> list[RunRecord]:
         with self.begin() as conn:
@@ -252,34 +189,28 @@ class Store:
                         **row._mapping,
                         "started_at": _aware(row.started_at),
                         "finished_at": _aware(row.finished_at),
+                        "budget_hold": bool(row.budget_hold),
                     }
                 )
                 for row in rows
             ]
 
-    # -- watermarks ---------------------------------------------------------------------
+    # -- the typed cycle state ----------------------------------------------------------
+
+    def cycle_state(self) -> CycleState:
+        with self.begin() as conn:
+            return _read_state(conn)
 
     def watermarks(self) -> dict[str, datetime]:
-        with self.begin() as conn:
-            rows = conn.execute(select(watermarks.c.sobject, watermarks.c.value))
-            return {row.sobject: _aware(row.value) for row in rows}  # type: ignore[misc]
+        return dict(self.cycle_state().watermarks)
 
-    def set_watermarks(self, values: Mapping[str, datetime], at: datetime) -> None:
-        """Move watermarks forward only; called after the cycle's writes are committed."""
-        current = self.watermarks()
+    def bind_org(self, org_id: str) -> None:
+        """Record which org this store belongs to (the first cycle against it)."""
         with self.begin() as conn:
-            for sobject, value in values.items():
-                before = current.get(sobject)
-                if before is None:
-                    conn.execute(
-                        insert(watermarks).values(sobject=sobject, value=value, updated_at=at)
-                    )
-                elif value > before:
-                    conn.execute(
-                        update(watermarks)
-                        .where(watermarks.c.sobject == sobject)
-                        .values(value=value, updated_at=at)
-                    )
+            if conn.execute(select(cycle_state.c.id)).first() is None:
+                conn.execute(insert(cycle_state).values(id=STATE_ROW, org_id=org_id))
+            else:
+                conn.execute(update(cycle_state).values(org_id=org_id))
 
     # -- violation ledger ---------------------------------------------------------------
 
@@ -290,6 +221,7 @@ class Store:
         rep_id: str | None = None,
         partner_id: str | None = None,
         since: datetime | None = None,
+        keys: Iterable[str] | None = None,
     ) -> list[LedgerEntry]:
         query = select(ledger).order_by(ledger.c.first_seen, ledger.c.key)
         if open_only:
@@ -301,29 +233,19 @@ class Store:
         if since:
             query = query.where(ledger.c.first_seen >= since)
         with self.begin() as conn:
-            return [_entry(dict(row._mapping)) for row in conn.execute(query)]
-
-    def save_ledger(self, entries: Iterable[LedgerEntry]) -> None:
-        """Insert or replace entries by key, in one transaction."""
-        rows = [_row(e) for e in entries]
-        if not rows:
-            return
-        with self.begin() as conn:
-            existing = set(
-                conn.execute(
-                    select(ledger.c.key).where(ledger.c.key.in_([r["key"] for r in rows]))
-                ).scalars()
-            )
-            for row in rows:
-                if row["key"] in existing:
-                    conn.execute(update(ledger).where(ledger.c.key == row["key"]).values(**row))
-                else:
-                    conn.execute(insert(ledger).values(**row))
+            if keys is None:
+                return [_entry(row._mapping) for row in conn.execute(query)]
+            wanted = sorted(set(keys))
+            found: list[LedgerEntry] = []
+            for start in range(0, len(wanted), BATCH):
+                chunk = query.where(ledger.c.key.in_(wanted[start : start + BATCH]))
+                found.extend(_entry(row._mapping) for row in conn.execute(chunk))
+            return found
 
     # -- mirror -------------------------------------------------------------------------
 
     def replace_mirror(self, records: Mapping[str, Iterable[Mapping[str, Any]]]) -> None:
-        """Replace the mirrored records of each given object, in one transaction."""
+        """Replace the mirrored records of each given object (tests and tools seed with it)."""
         with self.begin() as conn:
             for sobject, rows in records.items():
                 conn.execute(delete(mirror).where(mirror.c.sobject == sobject))
@@ -334,46 +256,9 @@ class Store:
             conn.execute(delete(mirror_stage))
 
     def stage_mirror(self, sobject: str, records: Iterable[Mapping[str, Any]]) -> None:
-        """Keep one page of a full read aside until ``promote_mirror``."""
+        """Keep one page of a read aside until the cycle commits (or is abandoned)."""
         with self.begin() as conn:
             _insert_rows(conn, mirror_stage, sobject, records)
-
-    def promote_mirror(self, sobjects: Iterable[str]) -> None:
-        """The staged records become the mirror of these objects (one transaction)."""
-        names = list(sobjects)
-        with self.begin() as conn:
-            conn.execute(delete(mirror).where(mirror.c.sobject.in_(names)))
-            columns = [mirror_stage.c.sobject, mirror_stage.c.id, mirror_stage.c.data]
-            conn.execute(
-                insert(mirror).from_select(
-                    ["sobject", "id", "data"],
-                    select(*columns).where(mirror_stage.c.sobject.in_(names)),
-                )
-            )
-            conn.execute(delete(mirror_stage))
-
-    def merge_mirror_stage(self) -> None:
-        """Staged records replace their mirrored versions or join them (one transaction)."""
-        staged = select(mirror_stage.c.sobject, mirror_stage.c.id)
-        with self.begin() as conn:
-            conn.execute(delete(mirror).where(tuple_(mirror.c.sobject, mirror.c.id).in_(staged)))
-            columns = [mirror_stage.c.sobject, mirror_stage.c.id, mirror_stage.c.data]
-            conn.execute(insert(mirror).from_select(["sobject", "id", "data"], select(*columns)))
-            conn.execute(delete(mirror_stage))
-
-    def update_mirror(
-        self,
-        upserts: Mapping[str, Iterable[Mapping[str, Any]]],
-        deletes: Mapping[str, Iterable[str]],
-    ) -> None:
-        """Replace or add some records and drop others, in one transaction."""
-        with self.begin() as conn:
-            for sobject, ids in deletes.items():
-                _delete_ids(conn, sobject, list(ids))
-            for sobject, rows in upserts.items():
-                records = list(rows)
-                _delete_ids(conn, sobject, [r["Id"] for r in records])
-                _insert_rows(conn, mirror, sobject, records)
 
     def mirror_records(self, sobject: str) -> Iterator[dict[str, Any]]:
         with self.begin() as conn:
@@ -382,6 +267,14 @@ class Store:
             )
             for (data,) in rows:
                 yield json.loads(data)
+
+    def mirror_written(self, sobject: str) -> dict[str, dict[str, Any]]:
+        """Record Id -> what syncd's landed writes set, where the echo is not read yet."""
+        with self.begin() as conn:
+            query = select(mirror_written.c.id, mirror_written.c.data).where(
+                mirror_written.c.sobject == sobject
+            )
+            return {rid: json.loads(data) for rid, data in conn.execute(query)}
 
     def mirror_counts(self) -> dict[str, int]:
         """Records mirrored per object (how big the org was at the last cycle)."""
@@ -418,23 +311,118 @@ class Store:
                 for row in conn.execute(query)
             ]
 
-    def complete_resyncs(self, ids: Iterable[int], at: datetime) -> None:
-        wanted = list(ids)
-        if wanted:
-            with self.begin() as conn:
-                conn.execute(update(resyncs).where(resyncs.c.id.in_(wanted)).values(done_at=at))
+    # -- the unit of work ---------------------------------------------------------------
 
-    # -- facts --------------------------------------------------------------------------
-
-    def get_fact(self, key: str) -> str | None:
+    def commit_cycle(self, commit: CycleCommit) -> None:
+        """Everything a cycle leaves behind, in ONE transaction (see syncd.store.commit)."""
         with self.begin() as conn:
-            return conn.execute(select(facts.c.value).where(facts.c.key == key)).scalar()
+            if self.guard is not None:
+                self.guard(conn)
+            if commit.ledger:
+                _save_ledger(conn, commit.ledger)
+            if commit.mirror is not None:
+                _move_mirror(conn, commit.mirror)
+            if commit.state is not None:
+                _write_state(conn, commit.state, commit.run.finished_at)
+            if commit.resyncs_done:
+                conn.execute(
+                    update(resyncs)
+                    .where(resyncs.c.id.in_(list(commit.resyncs_done)))
+                    .values(done_at=commit.run.finished_at)
+                )
+            _finish_run(conn, commit.run)
 
-    def set_fact(self, key: str, value: str) -> None:
-        with self.begin() as conn:
-            done = conn.execute(update(facts).where(facts.c.key == key).values(value=value))
-            if done.rowcount == 0:
-                conn.execute(insert(facts).values(key=key, value=value))
+
+# -- statements -------------------------------------------------------------------------
+
+
+def _finish_run(conn: Connection, finish: RunFinish) -> None:
+    values = {f.name: getattr(finish, f.name) for f in fields(finish) if f.name != "run_id"}
+    conn.execute(update(runs).where(runs.c.run_id == finish.run_id).values(**values))
+
+
+def _read_state(conn: Connection) -> CycleState:
+    marks = {
+        row.sobject: _aware(row.value)
+        for row in conn.execute(select(watermarks.c.sobject, watermarks.c.value))
+    }
+    row = conn.execute(select(cycle_state).where(cycle_state.c.id == STATE_ROW)).first()
+    if row is None:
+        return CycleState(watermarks=MappingProxyType(marks))  # type: ignore[arg-type]
+    return CycleState(
+        org_id=row.org_id,
+        watermarks=MappingProxyType(marks),  # type: ignore[arg-type]
+        rules_fingerprint=row.rules_fingerprint,
+        policy_fingerprint=row.policy_fingerprint,
+        mapping_fingerprint=row.mapping_fingerprint,
+        named_accounts=frozenset(json.loads(row.named_accounts or "[]")),
+        evaluated_on=_day(row.evaluated_on),
+        retry_ids=frozenset(json.loads(row.retry_ids or "[]")),
+        state_run=row.state_run,
+    )
+
+
+def _write_state(conn: Connection, state: CycleState, at: datetime) -> None:
+    values = {
+        "org_id": state.org_id,
+        "rules_fingerprint": state.rules_fingerprint,
+        "policy_fingerprint": state.policy_fingerprint,
+        "mapping_fingerprint": state.mapping_fingerprint,
+        "named_accounts": json.dumps(sorted(state.named_accounts)),
+        "evaluated_on": state.evaluated_on,
+        "retry_ids": json.dumps(sorted(state.retry_ids)),
+        "state_run": state.state_run,
+        "updated_at": at,
+    }
+    conn.execute(delete(cycle_state))
+    conn.execute(insert(cycle_state).values(id=STATE_ROW, **values))
+    conn.execute(delete(watermarks))
+    if state.watermarks:
+        conn.execute(
+            insert(watermarks),
+            [{"sobject": s, "value": v, "updated_at": at} for s, v in state.watermarks.items()],
+        )
+
+
+def _save_ledger(conn: Connection, entries: Sequence[LedgerEntry]) -> None:
+    """Insert or replace entries by key: set-based, a delete and an insert per batch."""
+    rows = {e.key: _row(e) for e in entries}  # the last word on a key wins
+    keys = list(rows)
+    for start in range(0, len(keys), BATCH):
+        chunk = keys[start : start + BATCH]
+        conn.execute(delete(ledger).where(ledger.c.key.in_(chunk)))
+        conn.execute(insert(ledger), [rows[k] for k in chunk])
+
+
+def _move_mirror(conn: Connection, change: MirrorChange) -> None:
+    if change.promote:
+        names = list(change.promote)
+        conn.execute(delete(mirror).where(mirror.c.sobject.in_(names)))
+        conn.execute(delete(mirror_written).where(mirror_written.c.sobject.in_(names)))
+        _copy_stage(conn, mirror_stage.c.sobject.in_(names))
+    if change.merge_stage:
+        staged = select(mirror_stage.c.sobject, mirror_stage.c.id)
+        for table in (mirror, mirror_written):
+            conn.execute(delete(table).where(tuple_(table.c.sobject, table.c.id).in_(staged)))
+        _copy_stage(conn, None)
+    for sobject, ids in change.deletes.items():
+        for table in (mirror, mirror_written):
+            _delete_ids(conn, table, sobject, list(ids))
+    for sobject, records in change.upserts.items():
+        rows = list(records)
+        _delete_ids(conn, mirror, sobject, [r["Id"] for r in rows])
+        _insert_rows(conn, mirror, sobject, rows)
+    for sobject, written in change.written.items():
+        pairs = list(written)
+        _delete_ids(conn, mirror_written, sobject, [rid for rid, _ in pairs])
+        _insert_rows(conn, mirror_written, sobject, ({"Id": rid, **v} for rid, v in pairs))
+    conn.execute(delete(mirror_stage))
+
+
+def _copy_stage(conn: Connection, where: Any) -> None:
+    columns = [mirror_stage.c.sobject, mirror_stage.c.id, mirror_stage.c.data]
+    query = select(*columns) if where is None else select(*columns).where(where)
+    conn.execute(insert(mirror).from_select(["sobject", "id", "data"], query))
 
 
 def _insert_rows(
@@ -443,32 +431,62 @@ def _insert_rows(
     batch: list[dict[str, Any]] = []
     for record in records:
         batch.append({"sobject": sobject, "id": record["Id"], "data": json.dumps(record)})
-        if len(batch) >= MIRROR_BATCH:
+        if len(batch) >= BATCH:
             conn.execute(insert(table), batch)
             batch = []
     if batch:
         conn.execute(insert(table), batch)
 
 
-def _delete_ids(conn: Connection, sobject: str, ids: list[str]) -> None:
-    for start in range(0, len(ids), MIRROR_BATCH):
-        chunk = ids[start : start + MIRROR_BATCH]
-        conn.execute(delete(mirror).where(mirror.c.sobject == sobject, mirror.c.id.in_(chunk)))
+def _delete_ids(conn: Connection, table: Table, sobject: str, ids: list[str]) -> None:
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        conn.execute(delete(table).where(table.c.sobject == sobject, table.c.id.in_(chunk)))
 
 
 def _row(entry: LedgerEntry) -> dict[str, Any]:
-    return {f: getattr(entry, f) for f in LedgerEntry.__dataclass_fields__}
+    return {f.name: getattr(entry, f.name) for f in fields(entry)}
 
 
-def _entry(row: Mapping[str, Any]) -> LedgerEntry:
+def _entry(row: Any) -> LedgerEntry:
     values = dict(row)
-    for name in ("first_seen", "last_seen", "resolved_at"):
+    for name in ("first_seen", "last_seen", "resolved_at", "task_opened_at"):
         values[name] = _aware(values[name])
+    values["due"] = _day(values["due"])
+    values["task_closed"] = bool(values["task_closed"])
     return LedgerEntry(**values)
 
 
+def _day(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):  # SQLite hands back what a raw SQL migration wrote
+        return date.fromisoformat(value[:10])
+    return value if isinstance(value, date) else None
+
+
+def _engine(url: str) -> Engine:
+    """An engine for ``url``; the URL itself is never echoed (it may hold a password)."""
+    try:
+        return create_engine(url)
+    except ImportError as exc:
+        raise ConfigError(
+            f"database_url needs a driver that is not installed ({exc.name or exc}); for "
+            "PostgreSQL install syncd with its extra: pip install 'syncd[postgres]'"
+        ) from None
+    except (SQLAlchemyError, ValueError):
+        raise ConfigError(
+            "database_url is not a usable SQLAlchemy URL (expected e.g. "
+            "sqlite:////var/lib/syncd/syncd.db or postgresql+psycopg://syncd@db/syncd)"
+        ) from None
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}"
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets `syncd status`-style readers look while a cycle writes.
+    # WAL lets `syncd violations`-style readers look while a cycle writes.
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")

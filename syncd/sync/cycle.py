@@ -1,26 +1,26 @@
-"""One sync cycle: pull → map → evaluate → plan → push → record.
+"""One sync cycle: read → decide → reconcile → plan → push → commit. It only orchestrates.
 
 The only module that wires the org client, the engine and the store together. The engine
-sees a snapshot and ``now``; the client sees field lists and payloads; the store sees run
-counts, watermarks and the mirror. Watermarks and the mirror move only after the
-cycle's writes are done, so a cycle that dies half way is redone from the old ones.
+sees a snapshot and ``now`` — read ONCE per cycle, so a cycle that starts a second before
+midnight decides, records and dates everything on the same day. What the cycle leaves
+behind (ledger, mirror, typed state with the watermarks, run record) is committed in ONE
+transaction after its writes are done, so a cycle that dies at any instant is redone
+from the previous state: nothing lost, nothing written twice.
 
 A cycle is *full* (read everything) the first time, when forced (nightly reconcile,
 ``--full``, a whole-org resync), after a mapping change or a dry run; otherwise it is
 *incremental*: one composite call reads what changed since the watermarks, the org
 state (in memory, or rebuilt from the mirror) moves on, and only what the changes
-cascade to is re-evaluated (``syncd.engine.cascade``). A rules change or a new day (time
-decides registrations and enforcement dates) re-evaluates everything, from memory.
+cascade to is re-decided (``syncd.engine.cascade``). A rules change or a new day (time
+decides registrations and enforcement dates) re-decides everything, from memory.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,14 +28,16 @@ import structlog
 
 from syncd.engine.cascade import Changes, Scope, affected, everything
 from syncd.engine.domain import Decisions, Snapshot
-from syncd.engine.enforcement import Enforcement, EnforcementRules, LedgerEntry, Rung, reconcile
+from syncd.engine.enforcement import Enforcement, EnforcementRules, LedgerEntry, adopt, reconcile
 from syncd.engine.evaluate import evaluate
 from syncd.engine.policy import Policy
 from syncd.errors import FatalSyncError, SyncdError
-from syncd.salesforce import OrgClient, push_updates
-from syncd.salesforce.push import FailedRecord, PushReport
-from syncd.store.store import Store
-from syncd.sync.mapping import FieldMapping, task_closing_values, task_values
+from syncd.salesforce import FailedRecord, OrgClient, WriteJob, Writer
+from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
+from syncd.store.state import CycleState, advanced
+from syncd.store.store import ResyncRequest, Store
+from syncd.sync.fingerprint import fingerprints, mapping_fingerprint, rules_fingerprint
+from syncd.sync.mapping import FieldMapping
 from syncd.sync.orgstate import OrgState
 from syncd.sync.plan import Plan, RecordWrite, plan_writes
 from syncd.sync.reader import (
@@ -43,16 +45,17 @@ from syncd.sync.reader import (
     NoProgress,
     ProgressSink,
     ReadOptions,
+    TaskRead,
     read_changes,
     read_org,
     watched_objects,
 )
+from syncd.sync.tasks import TaskOutcome, org_tasks, push_tasks
 
 log = structlog.get_logger("syncd.cycle")
 
-BATCH = 200  # sObject Collections take at most 200 records a call
-# Salesforce answers these when closing a Task whose deal (and so the Task) is gone.
-GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
+COMMITTED = frozenset({"success", "partial"})  # outcomes whose results were committed
+NOT_WRITING = frozenset({"dry-run", "budget-hold"})  # outcomes that wrote nothing
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class CycleReport:
     enforcement: Enforcement | None = None  # what the ledger reconciliation planned
     tasks_opened: int = 0
     tasks_closed: int = 0
+    tasks_adopted: int = 0  # Tasks found in the org that the ledger did not know
     changed: int = 0  # incremental: records whose rule inputs changed (deletes included)
     evaluated: int = 0  # accounts and deals decided this cycle
     why_full: str | None = None  # why a cycle read the whole org
@@ -104,38 +108,52 @@ class CycleReport:
 
 
 @dataclass
-class Pushed:
-    written: int = 0
-    failures: list[FailedRecord] = field(default_factory=list)
-    interrupted: bool = False
-    landed: list[RecordWrite] = field(default_factory=list)  # the plan's, not copies
-
-    def add(self, batch: list[RecordWrite], report: PushReport) -> None:
-        self.written += report.succeeded
-        self.failures.extend(report.failed)
-        failed = {f.record_id for f in report.failed}
-        self.landed.extend(w for w in batch if w.record_id not in failed)
-
-
-@dataclass
-class TaskOutcome:
-    opened: int = 0
-    closed: int = 0
-    failures: list[FailedRecord] = field(default_factory=list)
-    deals: set[str] = field(default_factory=set)  # whose Task failed: decide them again
-
-
-@dataclass
 class _Work:
-    """What a cycle read and decided, whichever way it read."""
+    """What a cycle read, whichever way it read."""
 
     state: OrgState  # the org after this cycle's reads
     read: dict[str, int]
     watermarks: dict[str, datetime]
     scope: Scope | None  # None: every record
     gone: dict[str, str]  # deals deleted or merged away -> how
+    tasks: list[dict[str, Any]]  # violation Tasks read from the org
+    mirror: MirrorChange
     changed: int = 0
-    commit_mirror: Callable[[], None] = lambda: None
+
+
+@dataclass
+class _Decided:
+    decisions: Decisions
+    enforcement: Enforcement
+    plan: Plan
+    adopted: list[LedgerEntry]  # ledger entries learned from the org's Tasks
+
+
+@dataclass
+class _Pushed:
+    written: int = 0
+    failures: list[FailedRecord] = field(default_factory=list)
+    landed: list[RecordWrite] = field(default_factory=list)  # the plan's, not copies
+    tasks: TaskOutcome = field(default_factory=TaskOutcome)
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The one clock reading of a cycle and what it started from."""
+
+    run_id: str
+    now: datetime
+    started: float  # time.monotonic() at the start (durations only)
+    state: CycleState
+    mode: str
+    why_full: str | None
+    resyncs: list[ResyncRequest]
+    tasks: TaskRead | None
+    dry_run: bool
+
+    def finished(self) -> datetime:
+        return self.now + timedelta(seconds=time.monotonic() - self.started)
 
 
 class Cycle:
@@ -155,6 +173,7 @@ class Cycle:
         self.store = store
         self.mapping = mapping
         self.policy = policy
+        self.rules = EnforcementRules.from_policy(policy)
         self.clock = clock
         self.progress = progress or NoProgress()
         self.should_stop = should_stop
@@ -165,81 +184,137 @@ class Cycle:
         self._state_run: str | None = None
 
     def run(self, *, dry_run: bool = False, full: bool = False) -> CycleReport:
-        run_id = str(uuid.uuid4())
-        started = self.clock()
+        run = self._begin(dry_run, full)
         calls_before = dict(self.client.calls)
-        structlog.contextvars.bind_contextvars(run_id=run_id)
-        resyncs = self.store.pending_resyncs()
-        why_full = self._why_full(dry_run, full, resyncs)
-        mode = "dry-run" if dry_run else "full" if why_full else "incremental"
-        self.store.start_run(run_id, mode, started, self.policy.version)
-        log.info("cycle.started", mode=mode, why_full=why_full, policy_version=self.policy.version)
+        structlog.contextvars.bind_contextvars(run_id=run.run_id)
+        self.store.start_run(run.run_id, run.mode, run.now, self.policy.version)
+        log.info("cycle.started", mode=run.mode, why_full=run.why_full, policy=self.policy.version)
         try:
-            return self._run(run_id, mode, started, calls_before, dry_run, why_full, resyncs)
+            return self._run(run, calls_before)
         except SyncdError as exc:
-            self._finish_failed(run_id, calls_before, exc)
+            self._finish_failed(run, calls_before, exc, "failed")
             raise
         except BaseException as exc:  # a bug or an interrupt: never leave the run "running"
-            self.store.finish_run(
-                run_id,
-                outcome="aborted",
-                finished_at=self.clock(),
-                error=f"{type(exc).__name__}: {exc}",
-            )
+            self._finish_failed(run, calls_before, exc, "aborted")
             raise
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
 
     # -- which kind of cycle --------------------------------------------------------------
 
-    def _why_full(self, dry_run: bool, full: bool, resyncs: list[Any]) -> str | None:
+    def _begin(self, dry_run: bool, full: bool) -> _Run:
+        state = self.store.cycle_state()
+        resyncs = self.store.pending_resyncs()
+        why_full = self._why_full(state, dry_run, full, resyncs)
+        mode = "dry-run" if dry_run else "full" if why_full else "incremental"
+        return _Run(
+            run_id=str(uuid.uuid4()),
+            now=self.clock(),
+            started=time.monotonic(),
+            state=state,
+            mode=mode,
+            why_full=why_full,
+            resyncs=resyncs,
+            tasks=None if dry_run else self._task_read(state),
+            dry_run=dry_run,
+        )
+
+    def _why_full(
+        self, state: CycleState, dry_run: bool, full: bool, resyncs: list[ResyncRequest]
+    ) -> str | None:
         if dry_run:
             return "dry run"
         if full:
             return "requested"
         if any(r.scope == "full" for r in resyncs):
             return "whole-org resync queued"
-        marks = self.store.watermarks()
-        if any(name not in marks for name in self._objects()):
+        if any(name not in state.watermarks for name in watched_objects(self.mapping)):
             return "first cycle"
-        if self.store.get_fact("mapping_fingerprint") != mapping_fingerprint(self.mapping):
+        if state.mapping_fingerprint != mapping_fingerprint(self.mapping):
             return "field mapping changed"
-        if self._known_state().empty:
+        if self._known_state(state).empty:
             return "no mirror of the org"
         return None
 
-    def _objects(self) -> list[str]:
-        return watched_objects(self.mapping)
+    def _task_read(self, state: CycleState) -> TaskRead:
+        """All of syncd's Tasks when the store never saw them; else people's changes.
 
-    def _known_state(self) -> OrgState:
-        last = self.store.get_fact("state_run")
-        if self._state is None or self._state_run != last:
+        After a run that may have written Tasks and died before committing, the
+        integration user's own changes are read too, so those Tasks are adopted.
+        """
+        since = state.watermarks.get(self.mapping.task.sobject)
+        if since is None:
+            return TaskRead()
+        uncommitted = next(
+            (r.outcome not in COMMITTED for r in self.store.recent_runs(5)
+             if r.outcome not in NOT_WRITING),
+            False,
+        )  # fmt: skip
+        return TaskRead(since=since, exclude_user=None if uncommitted else self.client.user_id)
+
+    def _known_state(self, state: CycleState) -> OrgState:
+        if self._state is None or self._state_run != state.state_run:
             self._state = OrgState.from_store(self.store, self.mapping)
-            self._state_run = last
+            self._state_run = state.state_run
         return self._state
 
     # -- the cycle --------------------------------------------------------------------------
 
-    def _run(
-        self,
-        run_id: str,
-        mode: str,
-        started: datetime,
-        calls_before: Mapping[str, int],
-        dry_run: bool,
-        why_full: str | None,
-        resyncs: list[Any],
-    ) -> CycleReport:
-        work = self._read_all(dry_run) if why_full else self._read_changes(resyncs)
-        now = self.clock()
+    def _run(self, run: _Run, calls_before: Mapping[str, int]) -> CycleReport:
+        org_id = self._org_id(run.state)
+        work = self._read_all(run) if run.why_full else self._read_changes(run)
+        decided = self._decide(run, work)
+        pushed, outcome = _Pushed(), "dry-run"
+        holding = self._budget_hold()
+        if holding and not run.dry_run:
+            outcome = "budget-hold"
+        if not run.dry_run and not holding:
+            pushed = self._push(decided, run.now)
+            outcome = _outcome(pushed)
+        calls = _delta(self.client.calls, calls_before)
+        finish = self._finish(run, outcome, work, pushed, calls)
+        if outcome in COMMITTED:
+            self._commit(run, finish, work, decided, pushed, org_id)
+        else:
+            self.store.finish_run(finish)
+        log.info(
+            "cycle.finished",
+            mode=run.mode,
+            outcome=outcome,
+            read=finish.records_read,
+            changed=work.changed,
+            evaluated=_evaluated(decided.decisions),
+            written=pushed.written,
+            failures=finish.write_failures,
+            api_calls=finish.api_calls,
+        )
+        return self._report(run, finish, work, decided, pushed, calls)
+
+    def _org_id(self, state: CycleState) -> str | None:
+        """The org this client is logged into; a store bound to another one refuses."""
+        org_id = self.client.org_id
+        if org_id and state.org_id and org_id[:15] != state.org_id[:15]:
+            raise FatalSyncError(
+                f"the state store {self.store.location} belongs to org {state.org_id}, but "
+                f"syncd is logged into org {org_id}: give each org its own state "
+                "(state_dir or database_url); nothing was read or written"
+            )
+        return org_id
+
+    def _decide(self, run: _Run, work: _Work) -> _Decided:
         snapshot = work.state.snapshot
-        decisions = evaluate(snapshot, self.policy, now, scope=work.scope)
+        decisions = evaluate(snapshot, self.policy, run.now, scope=work.scope)
+        history, adopted = adopt(
+            self.store.ledger(), org_tasks(work.tasks, self.mapping), snapshot, run.now
+        )
+        if adopted:
+            log.info("enforcement.adopted", tasks=len(adopted))
         enforcement = reconcile(
-            self.store.ledger(),
+            history,
             decisions,
             snapshot,
-            enforcement_rules(self.policy),
-            now,
+            self.rules,
+            run.now,
             scope=None if work.scope is None else work.scope.opportunities,
             gone=work.gone,
         )
@@ -247,120 +322,64 @@ class Cycle:
             decisions,
             work.state.current,
             self.mapping,
-            comp_holds=enforcement.comp_holds,
+            holds=enforcement.holds,
             account_extras=resync_clears(snapshot, self.mapping, work.scope),
+            opportunity_extras=exception_clears(decisions, snapshot, self.mapping),
         )
-        evaluated = len(decisions.accounts) + len(decisions.opportunities)
         log.info(
             "cycle.planned",
             accounts=len(plan.accounts),
             opportunities=len(plan.opportunities),
-            evaluated=evaluated,
+            evaluated=_evaluated(decisions),
         )
-        written, outcome = 0, "dry-run"
-        failures: list[FailedRecord] = []
-        tasks = TaskOutcome()
-        holding = self._budget_hold()
-        if holding and not dry_run:
-            outcome = "budget-hold"
-        if not dry_run and not holding:
-            pushed = self._push(plan)
-            written, failures = pushed.written, pushed.failures
-            if not pushed.interrupted:
-                tasks = self._enforce(enforcement)
-                failures.extend(tasks.failures)
-            outcome = "interrupted" if pushed.interrupted else "partial" if failures else "success"
-            if not pushed.interrupted:
-                retry = {f.record_id for f in pushed.failures if f.record_id} | tasks.deals
-                self._commit(run_id, work, pushed, retry, [r.id for r in resyncs], now)
-        calls = _delta(self.client.calls, calls_before)
-        finished = self.clock()
-        read_total = sum(work.read.values())
-        self.store.finish_run(
-            run_id,
-            outcome=outcome,
-            finished_at=finished,
-            records_read=read_total,
-            records_written=written,
-            write_failures=len(failures),
-            api_calls=sum(calls.values()),
-        )
-        log.info(
-            "cycle.finished",
-            mode=mode,
-            outcome=outcome,
-            read=read_total,
-            changed=work.changed,
-            evaluated=evaluated,
-            written=written,
-            failures=len(failures),
-            api_calls=sum(calls.values()),
-        )
-        usage = self.client.usage
-        return CycleReport(
-            run_id=run_id,
-            mode=mode,
-            outcome=outcome,
-            started_at=started,
-            finished_at=finished,
-            read=work.read,
-            plan=plan,
-            written=written,
-            failures=tuple(failures),
-            api_calls=sum(calls.values()),
-            api_calls_by_kind=calls,
-            snapshot=snapshot,
-            decisions=decisions,
-            api_usage=(usage.used, usage.max) if usage else None,
-            enforcement=enforcement,
-            tasks_opened=tasks.opened,
-            tasks_closed=tasks.closed,
-            changed=work.changed,
-            evaluated=evaluated,
-            why_full=why_full,
-        )
+        return _Decided(decisions, enforcement, plan, adopted)
 
-    def _read_all(self, dry_run: bool) -> _Work:
+    # -- reading ----------------------------------------------------------------------------
+
+    def _read_all(self, run: _Run) -> _Work:
         """Read the whole org; stage it for the mirror (a dry run leaves the store alone)."""
-        if not dry_run:
+        if not run.dry_run:
             self.store.clear_mirror_stage()
         options = self._read_options(bulk=self._bulk_objects())
-        sink = None if dry_run else self.store.stage_mirror
-        started = self.clock()
-        pulled = read_org(self.client, self.mapping, self.progress, options=options, sink=sink)
+        sink = None if run.dry_run else self.store.stage_mirror
+        pulled = read_org(
+            self.client, self.mapping, self.progress, options=options, sink=sink, tasks=run.tasks
+        )
         marks = dict(pulled.watermarks)
-        for name in self._objects():  # an empty object: changes from now on
-            marks.setdefault(name, started)
+        for name in watched_objects(self.mapping):  # an empty object: changes from now on
+            marks.setdefault(name, run.now)
         live = pulled.snapshot.opportunities
         gone = {
             e.opportunity_id: "deleted"
             for e in self.store.ledger(open_only=True)
             if e.opportunity_id not in live
         }
-        staged = [*self._objects(), PARTNER_ROWS]
+        staged = (*watched_objects(self.mapping), PARTNER_ROWS)
         return _Work(
             state=OrgState.from_read(pulled),
             read=pulled.read,
             watermarks=marks,
             scope=None,
             gone=gone,
-            commit_mirror=lambda: self.store.promote_mirror(staged),
+            tasks=pulled.tasks,
+            mirror=MirrorChange(promote=staged),
         )
 
-    def _read_changes(self, resyncs: list[Any]) -> _Work:
-        before = self._known_state()
+    def _read_changes(self, run: _Run) -> _Work:
+        before = self._known_state(run.state)
         self.store.clear_mirror_stage()
         applier = before.applier(self.mapping, stage=self.store.stage_mirror)
         changes = read_changes(
             self.client,
             self.mapping,
-            self.store.watermarks(),
+            run.state.watermarks,
             applier.page,
             self._read_options(),
+            tasks=run.tasks,
         )
         applied = applier.finish(changes.partners)
         after = applied.state
-        scope = self._scope(before, after, applied.changes, applied.replan, resyncs)
+        scope = self._scope(run, before, after, applied.changes, applied.replan)
         if applied.changes.total or applied.replan:
             log.info(
                 "cycle.changes",
@@ -370,38 +389,31 @@ class Cycle:
                 replan=len(applied.replan),
                 scope=scope.total,
             )
-
-        def commit_mirror() -> None:
-            self.store.merge_mirror_stage()
-            self.store.update_mirror(applied.mirror_upserts, applied.mirror_deletes)
-
         return _Work(
             state=after,
             read=changes.read,
             watermarks=changes.watermarks,
             scope=scope,
             gone=applied.deleted_deals,
+            tasks=changes.tasks,
             changed=applied.changes.total,
-            commit_mirror=commit_mirror,
+            mirror=MirrorChange(
+                merge_stage=True, upserts=applied.mirror_upserts, deletes=applied.mirror_deletes
+            ),
         )
 
     def _scope(
-        self,
-        before: OrgState,
-        after: OrgState,
-        changes: Changes,
-        replan: frozenset[str],
-        resyncs: list[Any],
+        self, run: _Run, before: OrgState, after: OrgState, changes: Changes, replan: frozenset[str]
     ) -> Scope:
         """What to decide: what the changes reach, or everything when the rules moved on."""
         snapshot = after.snapshot
-        everything_because = self._re_evaluate_all()
+        everything_because = self._re_evaluate_all(run)
         if everything_because:
             log.info("cycle.re_evaluate_all", why=everything_because)
             return everything(snapshot)
-        named = set(self.policy.named_account_ids) ^ set(self._fact_list("named_accounts"))
-        asked = {r.record_id for r in resyncs if r.record_id}
-        retry = set(self._fact_list("retry_ids"))
+        named = set(self.policy.named_account_ids) ^ set(run.state.named_accounts)
+        asked = {r.record_id for r in run.resyncs if r.record_id}
+        retry = set(run.state.retry_ids)
         wider = Changes(
             users=changes.users,
             accounts=changes.accounts | {i for i in named | asked if i in snapshot.accounts},
@@ -415,16 +427,12 @@ class Cycle:
             reached.opportunities | {i for i in extra if i in snapshot.opportunities},
         )
 
-    def _re_evaluate_all(self) -> str | None:
-        if self.store.get_fact("rules_fingerprint") != rules_fingerprint(self.policy):
+    def _re_evaluate_all(self, run: _Run) -> str | None:
+        if run.state.rules_fingerprint != rules_fingerprint(self.policy):
             return "the rules changed"
-        if self.store.get_fact("evaluated_on") != self.clock().date().isoformat():
+        if run.state.evaluated_on != run.now.date():
             return "a new day (registrations expire, enforcement dates pass)"
         return None
-
-    def _fact_list(self, key: str) -> list[str]:
-        value = self.store.get_fact(key)
-        return list(json.loads(value)) if value else []
 
     def _read_options(self, bulk: frozenset[str] = frozenset()) -> ReadOptions:
         return ReadOptions(
@@ -441,43 +449,47 @@ class Cycle:
         """
         threshold = self.options.bulk_threshold
         known = self.store.mirror_counts()
-        return frozenset(name for name in self._objects() if known.get(name, 0) > threshold)
+        return frozenset(
+            name for name in watched_objects(self.mapping) if known.get(name, 0) > threshold
+        )
 
-    def _commit(
-        self,
-        run_id: str,
-        work: _Work,
-        pushed: Pushed,
-        retry: set[str],
-        resyncs: list[int],
-        now: datetime,
-    ) -> None:
-        """The cycle's writes are done: move the mirror, then the marks, then the facts.
+    # -- writing ----------------------------------------------------------------------------
 
-        In that order: a crash between mirror and marks re-reads changes the mirror
-        already holds (harmless); the other way round would lose them.
-        """
-        work.commit_mirror()
-        self.store.set_watermarks(work.watermarks, self.clock())
-        # A whole-org read answers every queued resync; an incremental one every targeted
-        # one (they were in its scope), and the whole-org ones wait for a full cycle.
-        self.store.complete_resyncs(resyncs, self.clock())
-        facts = {
-            "policy_fingerprint": self.policy.fingerprint,
-            "rules_fingerprint": rules_fingerprint(self.policy),
-            "named_accounts": json.dumps(sorted(self.policy.named_account_ids)),
-            "mapping_fingerprint": mapping_fingerprint(self.mapping),
-            "evaluated_on": now.date().isoformat(),
-            # Records whose write or Task failed: the next incremental cycle decides them
-            # again even though nothing about them changed.
-            "retry_ids": json.dumps(sorted(i for i in retry if i)),
-            "state_run": run_id,
-        }
-        for key, value in facts.items():
-            self.store.set_fact(key, value)
-        work.state.record_written((w.record_id, w.values) for w in pushed.landed)
-        self._state = work.state
-        self._state_run = run_id
+    def _writer(self, total: int) -> Writer:
+        return Writer(
+            self.client,
+            concurrency=self.options.write_concurrency,
+            should_stop=self.should_stop,
+            progress=lambda done, _all: self.progress.update("push", done, total),
+        )
+
+    def _push(self, decided: _Decided, now: datetime) -> _Pushed:
+        """Write the plan, then open and close the violation Tasks."""
+        plan = decided.plan
+        writes = [*plan.accounts, *plan.opportunities]
+        jobs = [
+            WriteJob(sobject, "update", [w.payload() for w in batch], [w.record_id for w in batch])
+            for sobject, batch in (
+                (self.mapping.account.sobject, plan.accounts),
+                (self.mapping.opportunity.sobject, plan.opportunities),
+            )
+            if batch
+        ]
+        written = self._writer(plan.total).write(jobs)
+        pushed = _Pushed(
+            written=len(written.landed),
+            failures=list(written.failures),
+            landed=[w for w in writes if w.record_id in written.landed],
+            interrupted=written.interrupted,
+        )
+        if pushed.interrupted:
+            return pushed
+        tasks = push_tasks(self._writer(0), decided.enforcement, self.mapping, now)
+        pushed.tasks = tasks
+        pushed.failures.extend(tasks.failures)
+        pushed.interrupted = tasks.interrupted
+        log.info("enforcement.done", opened=tasks.opened, closed=tasks.closed)
+        return pushed
 
     def _budget_hold(self) -> bool:
         """Below the reserve of the org's daily API allowance: read, decide, write nothing.
@@ -488,19 +500,7 @@ class Cycle:
         usage = self.client.usage
         if usage is None or usage.max <= 0:
             return False
-        remaining = usage.max - usage.used
-        holding = remaining < usage.max * self.options.api_reserve_percent / 100
-        self.store.set_fact(
-            "api_budget",
-            json.dumps(
-                {
-                    "used": usage.used,
-                    "max": usage.max,
-                    "reserve_percent": self.options.api_reserve_percent,
-                    "holding": holding,
-                }
-            ),
-        )
+        holding = usage.max - usage.used < usage.max * self.options.api_reserve_percent / 100
         if holding:
             log.warning(
                 "cycle.budget_hold",
@@ -510,155 +510,173 @@ class Cycle:
             )
         return holding
 
-    # -- push -------------------------------------------------------------------------
+    # -- committing -------------------------------------------------------------------------
 
-    def _push(self, plan: Plan) -> Pushed:
-        """Write the plan, up to ``write_concurrency`` collection calls at a time.
-
-        Waves of calls: between waves a stop request is honoured; within one, results are
-        taken in plan order, so what reaches the store never depends on thread timing.
-        """
-        pushed = Pushed()
-        total = plan.total
-        batches = [
-            (sobject, list(writes[start : start + BATCH]))
-            for sobject, writes in (
-                (self.mapping.account.sobject, plan.accounts),
-                (self.mapping.opportunity.sobject, plan.opportunities),
-            )
-            for start in range(0, len(writes), BATCH)
-        ]
-        width = max(1, self.options.write_concurrency)
-        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="syncd-write") as pool:
-            for start in range(0, len(batches), width):
-                if self.should_stop():
-                    remaining = total - pushed.written - len(pushed.failures)
-                    log.warning("cycle.stop_requested", remaining=remaining)
-                    pushed.interrupted = True
-                    return pushed
-                wave = batches[start : start + width]
-                reports = pool.map(
-                    lambda job: push_updates(self.client, job[0], [w.payload() for w in job[1]]),
-                    wave,
-                )
-                for (_, batch), report in zip(wave, reports, strict=True):
-                    pushed.add(batch, report)
-                self.progress.update("push", pushed.written + len(pushed.failures), total)
-        return pushed
-
-    # -- enforcement --------------------------------------------------------------------
-
-    def _enforce(self, enforcement: Enforcement) -> TaskOutcome:
-        """Open and close violation Tasks; commit to the ledger only what landed."""
-        outcome = TaskOutcome()
-        task = self.mapping.task
-        saved: list[LedgerEntry] = list(enforcement.seen)
-        opened = list(enforcement.opened)
-        for start in range(0, len(opened), BATCH):
-            batch = opened[start : start + BATCH]
-            payload = [task_values(spec, self.mapping) for _, spec in batch]
-            results = self.client.upsert(task.sobject, task.key_field, payload)
-            for (entry, _spec), result in zip(batch, results, strict=True):
-                if result.success:
-                    saved.append(replace(entry, task_id=result.id))
-                    outcome.opened += 1
-                else:
-                    outcome.failures.append(_failed(entry.key, result))
-                    outcome.deals.add(entry.opportunity_id)
-        closing = [c for c in enforcement.closed if c.entry.task_id]
-        saved.extend(c.entry for c in enforcement.closed if not c.entry.task_id)
-        for start in range(0, len(closing), BATCH):
-            closures = closing[start : start + BATCH]
-            payload = [
-                task_closing_values(
-                    c.entry.task_id or "", c.note, c.entry.description, self.mapping
-                )
-                for c in closures
-            ]
-            for closure, result in zip(
-                closures, self.client.update(task.sobject, payload), strict=True
-            ):
-                if result.success or _gone(result):  # a deleted deal takes its Tasks along
-                    saved.append(closure.entry)
-                    outcome.closed += 1
-                else:  # stays open in the ledger: the next cycle closes it again
-                    outcome.failures.append(_failed(closure.entry.task_id or "", result))
-                    outcome.deals.add(closure.entry.opportunity_id)
-        self.store.save_ledger(saved)
-        log.info("enforcement.done", opened=outcome.opened, closed=outcome.closed)
-        return outcome
-
-    def _finish_failed(self, run_id: str, calls_before: Mapping[str, int], exc: SyncdError) -> None:
-        calls = _delta(self.client.calls, calls_before)
-        outcome = "failed"
-        log.error("cycle.failed", error=str(exc), error_type=type(exc).__name__)
-        self.store.finish_run(
-            run_id,
+    def _finish(
+        self, run: _Run, outcome: str, work: _Work, pushed: _Pushed, calls: Mapping[str, int]
+    ) -> RunFinish:
+        usage = self.client.usage
+        return RunFinish(
+            run_id=run.run_id,
             outcome=outcome,
-            finished_at=self.clock(),
+            finished_at=run.finished(),
+            records_read=sum(work.read.values()),
+            records_written=pushed.written,
+            write_failures=len(pushed.failures),
             api_calls=sum(calls.values()),
-            error=f"{type(exc).__name__}: {exc}",
+            api_used=usage.used if usage else None,
+            api_max=usage.max if usage else None,
+            budget_hold=outcome == "budget-hold",
         )
-        if not isinstance(exc, FatalSyncError):
+
+    def _commit(
+        self,
+        run: _Run,
+        finish: RunFinish,
+        work: _Work,
+        decided: _Decided,
+        pushed: _Pushed,
+        org_id: str | None,
+    ) -> None:
+        """The cycle's writes are done: commit everything it leaves behind, at once."""
+        snapshot = work.state.snapshot
+        failed = {f.record_id for f in pushed.failures if f.record_id} | pushed.tasks.deals
+        retry = {i for i in failed if i in snapshot.opportunities or i in snapshot.accounts}
+        state = advanced(
+            run.state,
+            run_id=run.run_id,
+            watermarks=work.watermarks,
+            fingerprints=fingerprints(self.policy, self.mapping),
+            now=run.now,
+            retry_ids=retry,
+            org_id=org_id,
+        )
+        landed = [(w, _after(work.state.current, w)) for w in pushed.landed]
+        mirror = _with_written(work.mirror, landed)
+        self.store.commit_cycle(
+            CycleCommit(
+                run=finish,
+                state=state,
+                ledger=[*decided.adopted, *pushed.tasks.entries],
+                mirror=mirror,
+                # A whole-org read answers every queued resync; an incremental one every
+                # targeted one (they were in its scope); whole-org ones wait for a full one.
+                resyncs_done=[r.id for r in run.resyncs if run.why_full or r.scope != "full"],
+            )
+        )
+        work.state.record_written((w.record_id, w.values) for w in pushed.landed)
+        self._state, self._state_run = work.state, run.run_id
+
+    def _finish_failed(
+        self, run: _Run, calls_before: Mapping[str, int], exc: BaseException, outcome: str
+    ) -> None:
+        calls = _delta(self.client.calls, calls_before)
+        log.error("cycle.failed", error=str(exc), error_type=type(exc).__name__, outcome=outcome)
+        self.store.finish_run(
+            RunFinish(
+                run_id=run.run_id,
+                outcome=outcome,
+                finished_at=run.finished(),
+                api_calls=sum(calls.values()),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        )
+        if isinstance(exc, SyncdError) and not isinstance(exc, FatalSyncError):
             log.info("cycle.will_retry_next_tick")
+
+    def _report(
+        self,
+        run: _Run,
+        finish: RunFinish,
+        work: _Work,
+        decided: _Decided,
+        pushed: _Pushed,
+        calls: Mapping[str, int],
+    ) -> CycleReport:
+        usage = self.client.usage
+        return CycleReport(
+            run_id=run.run_id,
+            mode=run.mode,
+            outcome=finish.outcome,
+            started_at=run.now,
+            finished_at=finish.finished_at,
+            read=work.read,
+            plan=decided.plan,
+            written=pushed.written,
+            failures=tuple(pushed.failures),
+            api_calls=finish.api_calls,
+            api_calls_by_kind=calls,
+            snapshot=work.state.snapshot,
+            decisions=decided.decisions,
+            api_usage=(usage.used, usage.max) if usage else None,
+            enforcement=decided.enforcement,
+            tasks_opened=pushed.tasks.opened,
+            tasks_closed=pushed.tasks.closed,
+            tasks_adopted=len(decided.adopted),
+            changed=work.changed,
+            evaluated=_evaluated(decided.decisions),
+            why_full=run.why_full,
+        )
+
+
+def _outcome(pushed: _Pushed) -> str:
+    if pushed.interrupted:
+        return "interrupted"
+    return "partial" if pushed.failures else "success"
+
+
+def _evaluated(decisions: Decisions) -> int:
+    return len(decisions.accounts) + len(decisions.opportunities)
+
+
+def _after(current: Mapping[str, Mapping[str, Any]], write: RecordWrite) -> dict[str, Any]:
+    """All of syncd's field values on a record once ``write`` landed."""
+    return {**current.get(write.record_id, {}), **write.values}
+
+
+def _with_written(
+    change: MirrorChange, landed: Iterable[tuple[RecordWrite, dict[str, Any]]]
+) -> MirrorChange:
+    written: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    for write, values in landed:
+        written.setdefault(write.sobject, []).append((write.record_id, values))
+    return MirrorChange(
+        promote=change.promote,
+        merge_stage=change.merge_stage,
+        upserts=change.upserts,
+        deletes=change.deletes,
+        written=written,
+    )
 
 
 def resync_clears(
     snapshot: Snapshot, mapping: FieldMapping, scope: Scope | None = None
 ) -> dict[str, dict[str, Any]]:
     """Untick RoE_Resync_Requested__c on the accounts this cycle re-evaluated."""
-    field = mapping.account.read.resync_requested
-    if not field:
+    field_name = mapping.account.read.resync_requested
+    if not field_name:
         return {}
     accounts: Iterable[str] = snapshot.accounts if scope is None else scope.accounts
     return {
-        key: {field: False}
+        key: {field_name: False}
         for key in accounts
         if key in snapshot.accounts and snapshot.accounts[key].resync_requested
     }
 
 
-def rules_fingerprint(policy: Policy) -> str:
-    """The policy's fingerprint without the named-account list (that one cascades)."""
-    data = policy.model_dump(mode="json", exclude={"named_account_ids"})
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def mapping_fingerprint(mapping: FieldMapping) -> str:
-    """A new mapping reads other fields: the mirror no longer describes the org."""
-    return hashlib.sha256(mapping.model_dump_json().encode()).hexdigest()
-
-
-def enforcement_rules(policy: Policy) -> EnforcementRules:
-    escalation = policy.escalation
-    return EnforcementRules(
-        window_days=escalation.window_days,
-        ladder=tuple(
-            Rung(r.level, str(r.action), str(r.owner), str(r.priority)) for r in escalation.ladder
-        ),
-        sticky_codes=frozenset(policy.compensation.sticky_codes),
-        channel_ops_user_id=policy.owners.channel_ops_user_id,
-        channel_chief_user_id=policy.owners.channel_chief_user_id,
-        due_days={"Normal": 7, "High": 3},
-    )
-
-
-def _failed(record_id: str, result: Any) -> FailedRecord:
-    first = result.errors[0] if result.errors else None
-    failure = FailedRecord(
-        record_id=record_id,
-        index=result.index,
-        code=first.code if first else "UNKNOWN",
-        message=first.message if first else "",
-        fields=first.fields if first else (),
-    )
-    log.warning("salesforce.record_failed", record_id=record_id, code=failure.code)
-    return failure
-
-
-def _gone(result: Any) -> bool:
-    return any(e.code in GONE_CODES for e in result.errors)
+def exception_clears(
+    decisions: Decisions, snapshot: Snapshot, mapping: FieldMapping
+) -> dict[str, dict[str, Any]]:
+    """Untick RoE_Exception_Requested__c where channel operations rejected the request."""
+    field_name = mapping.opportunity.read.exception_requested
+    if not field_name:
+        return {}
+    return {
+        key: {field_name: False}
+        for key, decision in decisions.opportunities.items()
+        if "EXCEPTION_REJECTED" in decision.reasons
+        and snapshot.opportunities[key].exception_requested
+    }
 
 
 def _delta(after: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:

@@ -27,7 +27,7 @@ from syncd.engine.domain import (
     Role,
     User,
 )
-from syncd.engine.enforcement import TaskSpec
+from syncd.engine.enforcement import OrgTask, TaskSpec
 from syncd.errors import ConfigError
 from syncd.validation import format_validation_error, read_yaml
 
@@ -404,9 +404,13 @@ def account_values(decision: AccountDecision, mapping: FieldMapping) -> dict[str
 
 
 def opportunity_values(
-    decision: OpportunityDecision, mapping: FieldMapping, *, comp_eligible: bool | None = None
+    decision: OpportunityDecision,
+    mapping: FieldMapping,
+    *,
+    comp_eligible: bool | None = None,
+    remedy: str | None = None,
 ) -> dict[str, Any]:
-    """``comp_eligible`` lets the ledger's sticky holds override the engine's present view."""
+    """``comp_eligible`` / ``remedy``: the ledger's holds over the engine's present view."""
     w = mapping.opportunity.write
     eligible = decision.comp_eligible if comp_eligible is None else comp_eligible
     return {
@@ -415,7 +419,7 @@ def opportunity_values(
         w.status: decision.status.value,
         w.reason: decision.reason_text or None,
         w.comp_eligible: eligible,
-        w.remedy: decision.remedy,
+        w.remedy: decision.remedy or remedy,
     }
 
 
@@ -433,6 +437,42 @@ def task_values(spec: TaskSpec, mapping: FieldMapping) -> dict[str, Any]:
     if spec.owner_id:  # else Salesforce assigns the integration user
         values["OwnerId"] = spec.owner_id
     return values
+
+
+def task_fields(mapping: FieldMapping) -> list[str]:
+    """What syncd reads of its violation Tasks (to adopt them and respect people's edits)."""
+    return [
+        "Id",
+        mapping.task.key_field,
+        "Status",
+        "IsClosed",
+        "OwnerId",
+        "Subject",
+        "Description",
+        "Priority",
+        "ActivityDate",
+        "CreatedDate",
+        "SystemModstamp",
+    ]
+
+
+def to_org_task(record: Mapping[str, Any], mapping: FieldMapping) -> OrgTask | None:
+    """A violation Task as read; None for a row without a usable Id or key."""
+    r = _Reader(record)
+    task_id, key = r.ident("Id"), r.text(mapping.task.key_field)
+    if task_id is None or key is None:
+        return None
+    return OrgTask(
+        id=task_id,
+        key=key,
+        closed=r.flag("IsClosed"),
+        owner_id=r.ident("OwnerId"),
+        created=r.moment("CreatedDate"),
+        description=r.text("Description") or "",
+        priority=r.text("Priority"),
+        due=r.day("ActivityDate"),
+        subject=r.text("Subject") or "",
+    )
 
 
 def task_closing_values(task_id: str, note: str, description: str, mapping: FieldMapping) -> dict:

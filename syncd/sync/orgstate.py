@@ -55,19 +55,21 @@ class OrgState:
             for u in (to_user(r, mapping) for r in store.mirror_records(mapping.user.sobject))
         }
         partners = {r["Id"]: r["AccountToId"] for r in store.mirror_records(PARTNER_ROWS)}
-        account_writes = account_written_fields(mapping)
-        opp_writes = opportunity_written_fields(mapping)
         current: dict[str, Mapping[str, Any]] = {}
         accounts = {}
-        for record in store.mirror_records(mapping.account.sobject):
+        sobject, fields = mapping.account.sobject, account_written_fields(mapping)
+        written = store.mirror_written(sobject)
+        for record in store.mirror_records(sobject):
             account = to_account(record, mapping)
             accounts[account.id] = account
-            current[account.id] = written_values(record, account_writes)
+            current[account.id] = written_values(_overlaid(record, written), fields)
         opportunities = {}
-        for record in store.mirror_records(mapping.opportunity.sobject):
+        sobject, fields = mapping.opportunity.sobject, opportunity_written_fields(mapping)
+        written = store.mirror_written(sobject)
+        for record in store.mirror_records(sobject):
             opp = to_opportunity(record, mapping, partner_id=partners.get(str(record.get("Id"))))
             opportunities[opp.id] = opp
-            current[opp.id] = written_values(record, opp_writes)
+            current[opp.id] = written_values(_overlaid(record, written), fields)
         return cls(Snapshot(accounts, opportunities, users), current, partners)
 
     @property
@@ -92,6 +94,12 @@ class OrgState:
     def applier(self, mapping: FieldMapping, stage: Stage | None = None) -> ChangeApplier:
         """Something to hand a change read to, page by page (see ``ChangeApplier``)."""
         return ChangeApplier(self, mapping, stage)
+
+
+def _overlaid(record: dict[str, Any], written: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The record as the org holds it once syncd's landed writes (echo not read) count."""
+    values = written.get(str(record.get("Id")))
+    return {**record, **values} if values else record
 
 
 @dataclass(frozen=True)

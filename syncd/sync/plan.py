@@ -6,12 +6,13 @@ in the next pull with the values it wrote, and then nothing differs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from syncd.engine.domain import Decisions
+from syncd.engine.enforcement import Hold
 from syncd.sync.mapping import FieldMapping, account_values, opportunity_values
 
 TEXT_LIMIT = 255  # RoE_Reason__c and RoE_Remedy__c are text(255)
@@ -86,17 +87,18 @@ def plan_writes(
     current: Mapping[str, Mapping[str, Any]],
     mapping: FieldMapping,
     *,
-    comp_holds: Iterable[str] = (),
+    holds: Mapping[str, Hold] | None = None,
     account_extras: Mapping[str, Mapping[str, Any]] | None = None,
+    opportunity_extras: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Plan:
     """``current`` maps record Id -> the values its written fields hold now.
 
-    ``comp_holds`` are opportunity Ids whose compensation stays withheld regardless of the
-    engine's present view (sticky holds kept by the violation ledger). ``account_extras``
-    are further account values to write (e.g. clearing the resync checkbox), also for
-    accounts the engine does not decide (partners).
+    ``holds`` are deals whose compensation the violation ledger keeps withheld (and
+    whose remedy it keeps) regardless of the engine's present view: a standing or sticky
+    violation. ``account_extras`` / ``opportunity_extras`` are further values to write
+    (clearing the resync or exception-request box), also for records not decided.
     """
-    holds = set(comp_holds)
+    holds = holds or {}
     extras = account_extras or {}
     accounts = []
     for account_id in sorted(set(decisions.accounts) | set(extras)):
@@ -110,13 +112,20 @@ def plan_writes(
         )
         if write:
             accounts.append(write)
+    opp_extras = opportunity_extras or {}
     opportunities = []
     for opp_id, opp_decision in sorted(decisions.opportunities.items()):
-        eligible = False if opp_id in holds else None
+        hold = holds.get(opp_id)
+        wanted = opportunity_values(
+            opp_decision,
+            mapping,
+            comp_eligible=False if hold is not None else None,
+            remedy=hold.remedy if hold is not None else None,
+        )
         write = diff(
             mapping.opportunity.sobject,
             opp_id,
-            opportunity_values(opp_decision, mapping, comp_eligible=eligible),
+            {**wanted, **opp_extras.get(opp_id, {})},
             current.get(opp_id, {}),
         )
         if write:

@@ -22,8 +22,15 @@ import structlog
 
 from syncd.engine.domain import Snapshot
 from syncd.salesforce import OrgClient, pull_soql
-from syncd.salesforce.soql import id_chunks, select, soql_format
-from syncd.sync.mapping import FieldMapping, to_account, to_opportunity, to_user, written_values
+from syncd.salesforce.soql import id_chunks, identifier, select, soql_format
+from syncd.sync.mapping import (
+    FieldMapping,
+    task_fields,
+    to_account,
+    to_opportunity,
+    to_user,
+    written_values,
+)
 
 log = structlog.get_logger("syncd.reader")
 
@@ -57,6 +64,19 @@ class ReadOptions:
     overlap: timedelta = timedelta(minutes=5)
 
 
+@dataclass(frozen=True)
+class TaskRead:
+    """Which of syncd's violation Tasks to read (by their key field).
+
+    ``since`` None: every one (a store that never saw the org's Tasks adopts them all);
+    else changes since then, leaving out the integration user's own writes
+    (``exclude_user``) unless a cycle that wrote Tasks died before committing.
+    """
+
+    since: datetime | None = None
+    exclude_user: str | None = None
+
+
 @dataclass
 class OrgRead:
     snapshot: Snapshot
@@ -64,6 +84,7 @@ class OrgRead:
     read: dict[str, int]  # records read per object
     watermarks: dict[str, datetime] = field(default_factory=dict)
     partners: dict[str, str] = field(default_factory=dict)  # opp -> primary partner row
+    tasks: list[dict[str, Any]] = field(default_factory=list)  # violation Tasks read
 
 
 def account_written_fields(mapping: FieldMapping) -> list[str]:
@@ -74,7 +95,10 @@ def account_written_fields(mapping: FieldMapping) -> list[str]:
 
 
 def opportunity_written_fields(mapping: FieldMapping) -> list[str]:
-    return list(mapping.opportunity.write.model_dump().values())
+    fields = list(mapping.opportunity.write.model_dump().values())
+    if mapping.opportunity.read.exception_requested:  # cleared once a request is rejected
+        fields.append(mapping.opportunity.read.exception_requested)
+    return fields
 
 
 def read_org(
@@ -84,6 +108,7 @@ def read_org(
     *,
     options: ReadOptions = ReadOptions(),  # frozen, so a shared default is safe
     sink: Sink | None = None,
+    tasks: TaskRead | None = None,
 ) -> OrgRead:
     read: dict[str, int] = {}
     marks: dict[str, datetime] = {}
@@ -134,7 +159,28 @@ def read_org(
     snapshot = Snapshot(accounts=accounts, opportunities=opportunities, users=users)
     if started:  # a change made while a long read ran is newer than its start: next cycle
         marks = {name: started[0] for name in watched_objects(mapping)}
-    return OrgRead(snapshot, current, read, marks, partners)
+    found: list[dict[str, Any]] = []
+    if tasks is not None:
+        found = list(client.query(task_soql(mapping, tasks, options.overlap)))
+        read[mapping.task.sobject] = len(found)
+        if client.server_time is not None:
+            marks[mapping.task.sobject] = client.server_time
+    return OrgRead(snapshot, current, read, marks, partners, found)
+
+
+def task_soql(mapping: FieldMapping, tasks: TaskRead, overlap: timedelta) -> str:
+    """The query for syncd's violation Tasks: all of them, or people's changes since."""
+    where = soql_format(f"{identifier(mapping.task.key_field)} != {{}}", None)
+    if tasks.since is not None and tasks.exclude_user:
+        where += " AND " + soql_format("LastModifiedById != {}", tasks.exclude_user)
+    return pull_soql(
+        mapping.task.sobject,
+        task_fields(mapping),
+        since=tasks.since,
+        overlap=overlap,
+        watermark_field=WATERMARK,
+        where=where,
+    )
 
 
 def watched_objects(mapping: FieldMapping) -> list[str]:
@@ -169,6 +215,7 @@ class ChangeRead:
     read: dict[str, int]
     watermarks: dict[str, datetime]
     partners: dict[str, str | None] = field(default_factory=dict)  # opp -> primary partner
+    tasks: list[dict[str, Any]] = field(default_factory=list)  # violation Tasks read
 
 
 # (sobject, live changed rows, deleted Id -> merged into) for each page of a change read
@@ -181,6 +228,7 @@ def read_changes(
     since: Mapping[str, datetime],
     sink: ChangeSink,
     options: ReadOptions = ReadOptions(),  # frozen, so a shared default is safe
+    tasks: TaskRead | None = None,
 ) -> ChangeRead:
     """Changes since each object's watermark minus the overlap, in one composite call.
 
@@ -209,6 +257,9 @@ def read_changes(
     by_partner_rows = mapping.opportunity.partner_source == "opportunity_partner"
     if by_partner_rows:
         queries["OpportunityPartner"] = (change("OpportunityPartner", ["OpportunityId"]), True)
+    task_object = mapping.task.sobject
+    if tasks is not None:
+        queries[task_object] = (task_soql(mapping, tasks, options.overlap), False)
     pages = client.query_batch(queries)
     asked_at = client.server_time  # the composite ran the queries just before this answer
     out = ChangeRead(read={}, watermarks={})
@@ -231,6 +282,9 @@ def read_changes(
             count += len(page)
             live: Page = []
             gone: dict[str, str | None] = {}
+            if name == task_object:
+                out.tasks.extend(page)
+                continue
             for record in page:
                 note_watermark(out.watermarks, name, record.get(WATERMARK))
                 if name == "OpportunityPartner":
