@@ -70,4 +70,6 @@ KEY_PREFIX = {
     "User": "005",
     "Task": "00T",
     "OpportunityPartner": "00J",
+    "RoE_Scorecard__c": "a0S",  # custom objects get an org-specific prefix; this is the sandbox's
+    "RoE_Violation__e": "e00",  # platform event messages
 }

@@ -26,10 +26,11 @@ FIELD_TYPES = frozenset(
         "currency",
         "double",
         "int",
+        "percent",
     }
 )
 STRING_TYPES = frozenset({"id", "reference", "string", "textarea", "picklist"})
-NUMBER_TYPES = frozenset({"currency", "double", "int"})
+NUMBER_TYPES = frozenset({"currency", "double", "int", "percent"})
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,58 @@ OPPORTUNITY_PARTNER = (
     _pick("Role", "Reseller", "Distributor", "Referral", "System Integrator", "Agency"),
 )
 
+def _num(name: str, type_: str = "double") -> Field:
+    return Field(name, type_)
+
+
+# The published scorecards (mappings/salesforce/.../objects/RoE_Scorecard__c).
+SCORECARD = (
+    _str("Name", 80),
+    _ref("OwnerId", "User"),
+    Field("Key__c", "string", length=120, external_id=True, unique=True),
+    _str("Period__c", 20),
+    _pick("Dimension__c", "rep", "manager", "partner", "region"),
+    _str("Subject_Name__c", 120),
+    _ref("User__c", "User"),
+    _ref("Account__c", "Account"),
+    _str("Region__c", 40),
+    Field("As_Of__c", "date"),
+    _num("Rank__c"),
+    _num("Deals__c"),
+    _num("Compliance_Rate__c", "percent"),
+    _num("Violations_Opened__c"),
+    _num("Violations_Resolved__c"),
+    _num("Violations_Open__c"),
+    _num("Median_Days_To_Resolve__c"),
+    _num("Comp_Withheld_Deals__c"),
+    _num("Comp_Withheld_Amount__c", "currency"),
+    _num("Remedies_Owed__c"),
+    _num("Remedies_Owed_Amount__c", "currency"),
+    _num("Protected_Deals__c"),
+    _num("Pipeline_Direct__c", "currency"),
+    _num("Pipeline_Partner__c", "currency"),
+    _num("Pipeline_Joint__c", "currency"),
+)
+
+# Platform event messages a Flow can subscribe to (RoE_Violation__e); the sandbox keeps
+# what was published so tests can read it back.
+VIOLATION_EVENT = (
+    _str("Occurrence_Key__c", 80),
+    _str("Opportunity_Id__c", 18),
+    _str("Opportunity_Name__c", 120),
+    _str("Code__c", 80),
+    _num("Level__c"),
+    _str("Rep_Id__c", 18),
+    _str("Rep_Name__c", 121),
+    _str("Partner_Id__c", 18),
+    _str("Partner_Name__c", 255),
+    _str("Reason__c", 255),
+    _str("Remedy__c", 255),
+    _num("Amount__c"),
+    _str("Currency__c", 3),
+    _str("Link__c", 255),
+)
+
 CLOSED_TASK_STATUSES = frozenset({"Completed"})
 
 
@@ -213,6 +266,8 @@ SCHEMA: Mapping[str, ObjectSchema] = {
         ("User", USER),
         ("Task", TASK),
         ("OpportunityPartner", OPPORTUNITY_PARTNER),
+        ("RoE_Scorecard__c", SCORECARD),
+        ("RoE_Violation__e", VIOLATION_EVENT),
     )
 }
 _BY_LOWER = {name.lower(): obj for name, obj in SCHEMA.items()}

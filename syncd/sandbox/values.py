@@ -157,6 +157,7 @@ _COERCE = {
     "currency": _number,
     "double": _number,
     "int": _number,
+    "percent": _number,
     "date": _date,
     "datetime": _datetime,
     "reference": _reference,

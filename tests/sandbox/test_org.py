@@ -207,7 +207,8 @@ def test_schema_matches_the_deployable_metadata() -> None:
     root = Path(__file__).parents[2] / "mappings/salesforce/force-app/main/default/objects"
     ns = {"m": "http://soap.sforce.com/2006/04/metadata"}
     types = {"Checkbox": "boolean", "Lookup": "reference", "Text": "string",
-             "Picklist": "picklist", "Date": "date"}  # fmt: skip
+             "Picklist": "picklist", "Date": "date", "Number": "double",
+             "Percent": "percent", "Currency": "currency"}  # fmt: skip
     files = sorted(root.glob("*/fields/*.field-meta.xml"))
     assert len(files) >= 20
     for path in files:
