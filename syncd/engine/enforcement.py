@@ -144,7 +144,7 @@ def _standing(
 ) -> Iterable[tuple[tuple[str, str], tuple[Violation | None, OpportunityDecision]]]:
     """(deal, code) slots that should have an open Task now."""
     for opp_id, decision in decisions.opportunities.items():
-        if decision.status is Status.VIOLATION:
+        if decision.enforced:
             for violation in decision.violations:
                 yield (opp_id, violation.code), (violation, decision)
         if REVIEW_CODE in decision.reasons:
