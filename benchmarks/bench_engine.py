@@ -87,6 +87,8 @@ def _opportunity(
     created = NOW - timedelta(days=rng.randrange(700), seconds=rng.randrange(86400))
     closed = rng.random() < 0.3
     registration = None
+    requested = rng.random() < 0.005
+    decided = rng.choice(("Approved", "Rejected", None)) if requested else None
     if rng.random() < 0.15:
         approved_on = date(2026, 12, 1) - timedelta(days=rng.randrange(150))
         registration = Registration(rng.choice(partners), "Approved", True, approved_on)
@@ -107,7 +109,9 @@ def _opportunity(
         registration=registration,
         override_lead="Direct" if rng.random() < 0.005 else None,
         override_reason="exec sponsor" if rng.random() < 0.5 else None,
-        exception_requested=rng.random() < 0.005,
+        exception_requested=requested,
+        exception_decision=decided,
+        exception_decision_reason="checked with the partner" if decided else None,
     )
 
 

@@ -12,13 +12,35 @@ from pydantic import ValidationError
 from syncd.errors import ConfigError
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose impossible dates (``2026-13-01``) stay text.
+
+    PyYAML raises a bare ValueError for them, with no file or key; as text they reach the
+    model's validation, which names the key and says a date was expected.
+    """
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
+        except ValueError:
+            return self.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def read_yaml(path: Path, what: str) -> Any:
     """The parsed contents of a YAML file; ConfigError naming ``what`` file otherwise."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # a SafeLoader
     except OSError as exc:
         raise ConfigError(
             f"cannot read {what} file {path}: {exc.strerror}", source=str(path)
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start}); save the {what} file as UTF-8",
+            source=str(path),
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}", source=str(path)) from None

@@ -13,11 +13,10 @@ from pathlib import Path
 from rich.console import Console
 
 from syncd.cli.report import print_summary
-from syncd.engine.policy import Policy
 from syncd.salesforce import OrgClient
 from syncd.salesforce.config import SalesforceSettings
 from syncd.sandbox import SandboxOrg, serve_sandbox
-from syncd.sandbox.dataset import DEMO_CHANNEL_CHIEF_ID, DEMO_CHANNEL_OPS_ID, demo_dataset
+from syncd.sandbox.dataset import demo_dataset
 from syncd.service.runtime import open_runtime
 from syncd.settings import Settings, load_settings
 from syncd.sync.cycle import Cycle, CycleReport
@@ -26,17 +25,6 @@ from syncd.sync.reader import ProgressSink
 
 def demo_settings(state_dir: Path, sf: SalesforceSettings) -> Settings:
     return load_settings(salesforce=sf, state_dir=state_dir)
-
-
-def with_demo_owners(policy: Policy) -> Policy:
-    """The demo org's channel-operations owner and channel chief receive escalations."""
-    owners = policy.owners.model_copy(
-        update={
-            "channel_ops_user_id": DEMO_CHANNEL_OPS_ID,
-            "channel_chief_user_id": DEMO_CHANNEL_CHIEF_ID,
-        }
-    )
-    return policy.model_copy(update={"owners": owners})
 
 
 def run_demo(
@@ -54,7 +42,6 @@ def run_demo(
         )
         sf = server.salesforce_settings()
         runtime = open_runtime(demo_settings(state_dir, sf), OrgClient(sf))
-        runtime.policy = with_demo_owners(runtime.policy)
         try:
             report = Cycle(
                 runtime.client, runtime.store, runtime.mapping, runtime.policy, progress=progress

@@ -121,11 +121,17 @@ def affected(before: Snapshot, after: Snapshot, changes: Changes) -> Scope:
         # no longer inherits from this branch either way).
         accounts |= index.subtree(changes.accounts) | old_index.subtree(changes.accounts)
         for key in changes.accounts:
-            deals.update(index.deals_naming.get(key, ()))
+            naming = index.deals_naming.get(key, ())
+            deals.update(naming)
+            # Whether a registered partner is a partner decides whether its registration
+            # is valid, and so the registration conflicts of the deals beside it.
+            for deal in naming:
+                deals.update(index.deals_on.get(after.opportunities[deal].account_id or "", ()))
             for user in index.portal_users.get(key, ()):  # a portal user's deals name it too
                 deals.update(index.deals_of.get(user, ()))
-            for customer in index.incumbent_of.get(key, ()):  # it protects their deals
-                deals.update(index.deals_on.get(customer, ()))
+            # The customers whose incumbent it is (whether it is a partner decides their
+            # lead partner) and so their deals.
+            accounts.update(index.incumbent_of.get(key, ()))
         for key in accounts:
             deals.update(index.deals_on.get(key, ()))
     return Scope(

@@ -113,7 +113,15 @@ class Opportunity:
     registration: Registration | None = None
     override_lead: str | None = None  # raw picklist value; the engine validates it
     override_reason: str | None = None
+    # The rep's exception request, and channel operations' answer to it.
     exception_requested: bool = False
+    exception_reason: str | None = None
+    exception_decision: str | None = None  # raw picklist value (Approved / Rejected)
+    exception_decision_reason: str | None = None
+    currency: str | None = None  # CurrencyIsoCode in multi-currency orgs
+    # Audit only (who set an override or decided an exception), never a rule input: syncd's
+    # own writes change it, and comparing records with == must not see those as changes.
+    last_modified_by: str | None = field(default=None, compare=False)
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     defects: tuple[str, ...] = ()
 
@@ -167,9 +175,13 @@ class OpportunityDecision:
     status: Status
     reasons: tuple[str, ...]
     reason_text: str  # fits RoE_Reason__c (255 characters)
+    # Every violation the rules found, whatever the status shown (Review included).
     violations: tuple[Violation, ...]
-    # False while an enforced violation stands. Stickiness after resolution is the ledger's
-    # business (it remembers history); the engine only sees the present.
+    # An enforced violation stands on this deal: violations present and not Advisory,
+    # whether the status shown is Violation or Review (Review never releases anything).
+    enforced: bool
+    # ``not enforced``. Stickiness after resolution is the ledger's business (it remembers
+    # history); the engine only sees the present.
     comp_eligible: bool
     remedy: str | None  # e.g. "referral fee 25000.00 to Acme Partners"
     policy_version: str

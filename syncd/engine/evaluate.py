@@ -141,8 +141,11 @@ def _account_decision(ctx: Context, key: str, account: Any, trace: bool) -> Acco
     facts = ctx.facts(key)
     if facts is None:
         return None
-    detail = f"{account.defects[0]}" if account.defects else ""
-    text = ctx.reasons(list(facts.reasons), detail)[1]
+    details = [
+        *account.defects[:1],
+        *([facts.incumbent_problem] if facts.incumbent_problem else []),
+    ]
+    text = ctx.reasons(list(facts.reasons), "; ".join(details))[1]
     return new_account_decision(
         key,
         facts.lead,
@@ -253,6 +256,11 @@ _OPP_FACTS = (
     "override_lead",
     "override_reason",
     "exception_requested",
+    "exception_reason",
+    "exception_decision",
+    "exception_decision_reason",
+    "currency",
+    "last_modified_by",
     "defects",
 )
 

@@ -19,12 +19,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from syncd.engine.rules import codes
 from syncd.engine.rules.custom import CustomRule
 from syncd.errors import ConfigError
 from syncd.sfid import InvalidSalesforceId, to_18
 from syncd.validation import format_validation_error, read_yaml
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+_USER_PREFIX, _ACCOUNT_PREFIX = "005", "001"
+# What an Id that is not an Account's most likely is, by its key prefix.
+_ID_KINDS = {"005": "a User Id", "006": "an Opportunity Id", "003": "a Contact Id",
+             "00Q": "a Lead Id", "00T": "a Task Id"}  # fmt: skip
 _CONFLICT_KEY = re.compile(r"^account(\+[A-Za-z_][A-Za-z0-9_]*)?$")
 
 
@@ -93,6 +98,20 @@ class CompensationRules(BaseModel):
     model_config = _STRICT
     sticky_codes: list[str] = ["PARTNER_DISPLACED"]
 
+    @field_validator("sticky_codes")
+    @classmethod
+    def _violation_codes(cls, values: list[str]) -> list[str]:
+        # CUSTOM:<id> is checked against the custom rules once the whole file is read.
+        unknown = [c for c in values if c not in codes.VIOLATION_CODES and not _is_custom(c)]
+        if unknown:
+            known = ", ".join([*sorted(codes.VIOLATION_CODES), "CUSTOM:<rule id>"])
+            raise ValueError(f"unknown violation codes {unknown} (known: {known})")
+        return values
+
+
+def _is_custom(code: str) -> bool:
+    return code.startswith(codes.CUSTOM_PREFIX)
+
 
 class RemedyRules(BaseModel):
     model_config = _STRICT
@@ -144,9 +163,12 @@ class Owners(BaseModel):
         if value is None:
             return None
         try:
-            return to_18(value)
+            user_id = to_18(value)
         except InvalidSalesforceId as exc:
             raise ValueError(f"expected a User Id: {exc}") from None
+        if not user_id.startswith(_USER_PREFIX):
+            raise ValueError(f"expected a User Id (005…), got {value!r}")
+        return user_id
 
 
 class Policy(BaseModel):
@@ -201,9 +223,33 @@ def policy_json_schema() -> dict[str, Any]:
 
 
 def load_policy(path: Path) -> Policy:
-    """Read, validate and complete (named-account CSV) a rules file."""
+    """Read, validate and complete (named-account CSV) a rules file.
+
+    A file that syncd runs with must also name the owners its escalations need.
+    """
     data = read_yaml(path, "rules")
-    return policy_from_dict(data, source=str(path), base_dir=path.parent)
+    policy = policy_from_dict(data, source=str(path), base_dir=path.parent)
+    problems = owner_problems(policy)
+    if problems:
+        raise ConfigError(f"{path}: invalid rules file", source=str(path), problems=problems)
+    return policy
+
+
+def owner_problems(policy: Policy) -> list[str]:
+    """The owners the ladder and the fallbacks need but the rules file leaves empty."""
+    problems = []
+    if policy.owners.channel_ops_user_id is None:
+        problems.append(
+            "owners.channel_ops_user_id: required (a User Id): channel operations receive "
+            "exception reviews and the violations of reps without an active manager"
+        )
+    chief_levels = [r.level for r in policy.escalation.ladder if r.owner == "channel_chief"]
+    if chief_levels and policy.owners.channel_chief_user_id is None:
+        problems.append(
+            f"owners.channel_chief_user_id: required (a User Id): escalation.ladder level "
+            f"{', '.join(map(str, chief_levels))} goes to the channel chief"
+        )
+    return problems
 
 
 def policy_from_dict(data: Any, *, source: str = "<rules>", base_dir: Path | None = None) -> Policy:
@@ -221,6 +267,14 @@ def policy_from_dict(data: Any, *, source: str = "<rules>", base_dir: Path | Non
         raise ConfigError(
             f"{source}: invalid rules file", source=source, problems=format_validation_error(exc)
         ) from None
+    rule_codes = {f"{codes.CUSTOM_PREFIX}{r.id}" for r in policy.custom_rules}
+    orphans = [c for c in policy.compensation.sticky_codes if _is_custom(c) and c not in rule_codes]
+    if orphans:
+        raise ConfigError(
+            f"{source}: invalid rules file",
+            source=source,
+            problems=[f"compensation.sticky_codes: {orphans} name no rule of custom_rules"],
+        )
     if policy.named_accounts.source == "field":
         return policy
     csv_path = Path(policy.named_accounts.csv_file)
@@ -239,6 +293,12 @@ def read_named_accounts(path: Path) -> frozenset[str]:
             "(named_accounts.csv_file is relative to the rules file)",
             source=str(path),
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start}): save the named accounts file as "
+            "UTF-8 (in Excel: CSV UTF-8)",
+            source=str(path),
+        ) from None
     rows = [(n, line) for n, line in enumerate(text.splitlines(), 1) if _data_line(line)]
     if not rows or rows[0][1].strip().split(",")[0].strip().lower() != "account_id":
         raise ConfigError(f"{path}: expected a header line 'account_id'", source=str(path))
@@ -248,9 +308,15 @@ def read_named_accounts(path: Path) -> frozenset[str]:
         cells = next(csv.reader([line]))
         value = cells[column].strip() if column < len(cells) else ""
         try:
-            ids.add(to_18(value))
+            account_id = to_18(value)
         except InvalidSalesforceId as exc:
             problems.append(f"line {number}: {exc}")
+            continue
+        if not account_id.startswith(_ACCOUNT_PREFIX):
+            kind = _ID_KINDS.get(account_id[:3], "not an Account Id")
+            problems.append(f"line {number}: {value} is {kind}; Account Ids start with 001")
+            continue
+        ids.add(account_id)
     if problems:
         raise ConfigError(f"{path}: bad Account Ids", source=str(path), problems=problems)
     return frozenset(ids)

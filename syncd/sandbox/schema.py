@@ -186,6 +186,7 @@ OPPORTUNITY_PARTNER = (
     _pick("Role", "Reseller", "Distributor", "Referral", "System Integrator", "Agency"),
 )
 
+
 def _num(name: str, type_: str = "double") -> Field:
     return Field(name, type_)
 

@@ -28,6 +28,7 @@ from syncd.engine.domain import (
     User,
 )
 from syncd.engine.enforcement import OrgTask, TaskSpec
+from syncd.engine.picklist import Choices, Lookup
 from syncd.errors import ConfigError
 from syncd.validation import format_validation_error, read_yaml
 
@@ -266,10 +267,13 @@ class _Reader:
             self.defects.append(f"{field}: expected a number, got {value!r}")
             return None
         try:
-            return Decimal(str(value))
+            number = Decimal(str(value))
         except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():  # NaN or infinity: no fee can be owed
             self.defects.append(f"{field}: expected a number, got {value!r}")
             return None
+        return number
 
     def day(self, field: str | None) -> date | None:
         value = self.text(field)
@@ -343,14 +347,31 @@ def to_opportunity(
         close_date=r.day(f.close_date),
         created_at=r.moment(f.created_at),
         partner_id=partner_id,
-        is_renewal=opp_type in m.renewal_types,
+        is_renewal=opp_type in _choices(m.renewal_types),
         registration=_registration(r, mapping),
         override_lead=r.shared(f.override_lead),
         override_reason=r.text(f.override_reason),
         exception_requested=r.flag(f.exception_requested),
+        exception_reason=r.text(f.exception_reason),
+        exception_decision=r.shared(f.exception_decision),
+        exception_decision_reason=r.text(f.exception_decision_reason),
+        currency=r.shared(f.currency),
+        last_modified_by=r.ident(f.last_modified_by),
         extra=r.extras(m.extra),
         defects=tuple(r.defects),
     )
+
+
+# Picklist-like values compare trimmed and case-insensitively (syncd.engine.picklist); the
+# mapping's value lists are compiled once, not once per record.
+@functools.lru_cache(maxsize=64)
+def _choices(values: tuple[str, ...]) -> Choices:
+    return Choices(values)
+
+
+@functools.lru_cache(maxsize=8)
+def _segments(pairs: tuple[tuple[str, Role], ...]) -> Lookup[Role]:
+    return Lookup(pairs)
 
 
 def _registration(r: _Reader, mapping: FieldMapping) -> Registration | None:
@@ -363,7 +384,7 @@ def _registration(r: _Reader, mapping: FieldMapping) -> Registration | None:
     return Registration(
         partner_id=partner,
         status=status,
-        approved=status in m.registration_approved_values,
+        approved=status in _choices(m.registration_approved_values),
         approved_on=r.day(f.registration_approved_on),
         expires_on=r.day(f.registration_expires_on),
     )
@@ -375,10 +396,10 @@ def to_user(record: Mapping[str, Any], mapping: FieldMapping) -> User:
     r = _Reader(record)
     user_type = r.text(f.user_type)
     segment = r.text(f.segment)
-    if user_type in m.partner_user_types:
+    if user_type in _choices(m.partner_user_types):
         role = Role.PARTNER_USER
     else:
-        role = m.segments.get(segment or "", Role.OTHER)
+        role = _segments(tuple(m.segments.items())).get(segment, Role.OTHER)
     return User(
         id=r.ident(f.id) or str(record.get(f.id)),
         name=r.text(f.name) or "",

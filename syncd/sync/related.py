@@ -24,8 +24,8 @@ def read_related(client: OrgClient, mapping: FieldMapping, record_id: str) -> Sn
     record_id = to_18(record_id)
     account_ids = _account_of(client, mapping, record_id)
     opps = _opportunities(client, mapping, record_id, account_ids)
-    accounts = _accounts(client, mapping, account_ids, opps)
-    users = _users(client, mapping, [o.owner_id for o in opps] + [a.owner_id for a in accounts])
+    users = _users(client, mapping, [o.owner_id for o in opps])
+    accounts = _accounts(client, mapping, account_ids, opps, users)
     return Snapshot(
         accounts={a.id: a for a in accounts},
         opportunities={o.id: o for o in opps},
@@ -73,10 +73,15 @@ def _opportunities(
 
 
 def _accounts(
-    client: OrgClient, mapping: FieldMapping, account_ids: set[str], opps: list[Opportunity]
+    client: OrgClient,
+    mapping: FieldMapping,
+    account_ids: set[str],
+    opps: list[Opportunity],
+    users: list[User],
 ) -> list[Account]:
-    """The accounts, their parent chains, and every partner account referenced."""
-    wanted = set(account_ids)
+    """The accounts, their parent chains, and every partner account referenced (whether it
+    is a partner decides the deal), portal owners' companies included."""
+    wanted = set(account_ids) | {u.partner_account_id for u in users if u.partner_account_id}
     for opp in opps:
         wanted.update(
             i

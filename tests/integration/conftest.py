@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from syncd.cli.demo import with_demo_owners
 from syncd.salesforce import OrgClient
 from syncd.salesforce.retry import RetryPolicy
 from syncd.sandbox import SandboxOrg, SandboxServer
@@ -39,7 +38,6 @@ def runtime(server: SandboxServer, tmp_path: Path) -> Iterator[Runtime]:
     sf = server.salesforce_settings()
     settings = load_settings(salesforce=sf, state_dir=tmp_path / "state")
     rt = open_runtime(settings, OrgClient(sf, retry=NO_WAIT))
-    rt.policy = with_demo_owners(rt.policy)
     yield rt
     rt.close()
 

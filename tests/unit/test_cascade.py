@@ -26,6 +26,9 @@ from tests.unit.test_engine_properties import ACCOUNTS, NOW, PARTNERS, POLICIES,
 # should be able to move a decision, so a missing cascade shows up as a different one.
 _ids = st.sampled_from(ACCOUNTS)
 _rarely = st.sampled_from([False, False, False, True])
+# Partners mostly, but now and then a customer (or a deal's own account): whether the
+# account named is a partner is itself a rule input the cascade must follow.
+_partners = st.sampled_from([*PARTNERS, *PARTNERS, ACCOUNTS[0], ACCOUNTS[1]])
 accounts = st.builds(
     Account,
     id=st.just("x"),
@@ -33,13 +36,13 @@ accounts = st.builds(
     billing_country=st.sampled_from(["US", "DE", "JP", None]),
     named=st.booleans(),
     global_account=st.booleans(),
-    incumbent_partner_id=st.one_of(st.none(), st.sampled_from(PARTNERS)),
+    incumbent_partner_id=st.one_of(st.none(), _partners),
     is_partner=_rarely,
     name=st.sampled_from(["Acme", "Globex"]),
 )
 registrations = st.builds(
     Registration,
-    partner_id=st.sampled_from(PARTNERS),
+    partner_id=_partners,
     status=st.just("Approved"),
     approved=st.booleans(),
     approved_on=st.dates(min_value=date(2026, 6, 1), max_value=date(2026, 11, 30)),
@@ -54,12 +57,15 @@ opportunities = st.builds(
     is_won=st.booleans(),
     amount=st.sampled_from([Decimal("1000"), None]),
     created_at=st.sampled_from([NOW, NOW, datetime(2025, 1, 5, tzinfo=UTC)]),
-    partner_id=st.one_of(st.none(), st.sampled_from(PARTNERS)),
+    partner_id=st.one_of(st.none(), _partners),
     is_renewal=_rarely,
     registration=st.one_of(st.none(), registrations),
     override_lead=st.sampled_from([None, None, None, "Direct"]),
     override_reason=st.sampled_from([None, "CEO call"]),
     exception_requested=_rarely,
+    exception_decision=st.sampled_from([None, None, None, "Approved", "Rejected"]),
+    exception_decision_reason=st.sampled_from([None, "partner agreed"]),
+    currency=st.sampled_from([None, "EUR"]),
 )
 users = st.builds(
     User,
@@ -67,7 +73,7 @@ users = st.builds(
     role=st.sampled_from(list(Role)),
     manager_id=st.one_of(st.none(), st.sampled_from(USERS)),
     is_active=st.booleans(),
-    partner_account_id=st.one_of(st.none(), st.sampled_from(PARTNERS)),
+    partner_account_id=st.one_of(st.none(), _partners),
 )
 
 

@@ -47,7 +47,6 @@ def decide(rules: Policy, *, named: bool = True, **deal: Any) -> Any:
         ({"opportunity.amount": {"gt": 1000}}, False),
         ({"opportunity.amount": {"lt": 1000.5}}, True),
         ({"opportunity.amount": {"lte": 999}}, False),
-        ({"opportunity.amount": {"gte": "a lot"}}, False),  # mismatched types: no match
         ({"opportunity.lead_source": {"eq": "Web"}}, True),
         ({"opportunity.lead_source": {"ne": "Web"}}, False),
         ({"opportunity.lead_source": {"in": ["Event", "Web"]}}, True),
@@ -57,6 +56,8 @@ def decide(rules: Policy, *, named: bool = True, **deal: Any) -> Any:
         ({"opportunity.created_at": {"lt": date(2026, 11, 16)}}, True),
         ({"opportunity.created_on": {"eq": date(2026, 11, 15)}}, True),
         ({"owner.role": {"eq": "telesales"}}, True),
+        ({"owner.role": {"eq": "Telesales"}}, True),  # enum values in any case
+        ({"opportunity.created_at": {"gte": "2026-11-15"}}, True),  # a quoted date
         ({"owner.role": {"in": ["field", "partner_manager"]}}, False),
         ({"account.lead": {"eq": "Direct"}}, True),
         ({"account.named": {"eq": True}}, True),
@@ -124,6 +125,13 @@ def test_explain_shows_why_a_custom_rule_did_not_match() -> None:
         ({"owner.role": {"in": "telesales"}}, "in expects a list"),
         ({"owner.role": {"exists": "yes"}}, "exists expects true or false"),
         ({"owner.role": "telesales"}, "expected {operator: value}"),
+        ({"opportunity.amount": {"gte": "a lot"}}, "opportunity.amount gte: expected a number"),
+        ({"opportunity.is_won": {"eq": "yes"}}, "expected true or false, got 'yes'"),
+        ({"opportunity.lead_source": {"in": ["Web", 3]}}, "expected a text, got 3"),
+        ({"opportunity.close_date": {"lt": "next week"}}, "expected a date (YYYY-MM-DD)"),
+        ({"owner.role": {"eq": "astronaut"}}, "expected one of field, telesales"),
+        ({"opportunity.lead_source": {"gt": "M"}}, "compare numbers and dates only"),
+        ({"opportunity.last_modified_by": {"exists": True}}, "unknown field"),
     ],
 )
 def test_load_time_errors_name_the_rule(bad: dict[str, Any], message: str) -> None:
@@ -137,9 +145,11 @@ def test_load_time_errors_name_the_rule(bad: dict[str, Any], message: str) -> No
 
 def test_rule_ids_are_unique_and_messages_required() -> None:
     with pytest.raises(ConfigError, match="duplicate custom rule ids"):
-        policy(rule({"owner.role": {"eq": "x"}}, "a"), rule({"owner.role": {"eq": "y"}}, "a"))
+        policy(
+            rule({"owner.role": {"eq": "field"}}, "a"), rule({"owner.role": {"eq": "other"}}, "a")
+        )
     with pytest.raises(ConfigError, match=r"custom_rules\.0\.message"):
-        policy({"id": "a", "when": {"owner.role": {"eq": "x"}}})
+        policy({"id": "a", "when": {"owner.role": {"eq": "field"}}})
 
 
 def test_enforced_fact_is_false_for_grandfathered_deals() -> None:

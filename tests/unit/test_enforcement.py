@@ -66,6 +66,7 @@ def violation_decision(opp: str, code: str = "PARTNER_DISPLACED") -> Opportunity
         reasons=(code,),
         reason_text=f"{code} on {opp}",
         violations=(Violation(code, Severity.HIGH, "partner displaced", FIELD, P1),),
+        enforced=True,
         comp_eligible=False,
         remedy=None,
         policy_version="v1",
@@ -73,7 +74,9 @@ def violation_decision(opp: str, code: str = "PARTNER_DISPLACED") -> Opportunity
 
 
 def compliant(opp: str, status: Status = Status.COMPLIANT, reasons=("OK",)) -> OpportunityDecision:
-    return replace(violation_decision(opp), status=status, violations=(), reasons=reasons)
+    return replace(
+        violation_decision(opp), status=status, violations=(), enforced=False, reasons=reasons
+    )
 
 
 def decisions(*items: OpportunityDecision) -> Decisions:
@@ -198,7 +201,7 @@ def test_S26_exception_request_opens_one_review_task_for_channel_ops() -> None:
 
 
 def test_advisory_violations_open_no_tasks() -> None:
-    advisory = replace(violation_decision(OPPS[0]), status=Status.ADVISORY)
+    advisory = replace(violation_decision(OPPS[0]), status=Status.ADVISORY, enforced=False)
     assert reconcile([], decisions(advisory), snapshot(), RULES, NOW).opened == ()
 
 

@@ -161,7 +161,14 @@ def test_evaluation_is_total(snapshot: Snapshot, policy: Policy) -> None:
         assert isinstance(decision.status, Status)
         assert decision.reasons, decision
         assert len(decision.reason_text) <= 255
-        assert decision.comp_eligible is (decision.status is not Status.VIOLATION)
+        # The contract enforcement builds on: what stands is enforced whatever the status.
+        advisory = {"NOT_YET_ENFORCED", "GRANDFATHERED"} & set(decision.reasons)
+        assert decision.enforced is bool(decision.violations and not advisory)
+        assert decision.comp_eligible is not decision.enforced
+        if decision.status is Status.VIOLATION:
+            assert decision.enforced
+        if decision.remedy is not None:
+            assert decision.enforced and "NaN" not in decision.remedy
         if decision.expected_lead is None:
             assert decision.status is Status.REVIEW
     for key in snapshot.opportunities:

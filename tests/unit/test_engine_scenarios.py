@@ -1,4 +1,4 @@
-"""S01–S30 of /work/shared/rules-scenarios.md, one test each, on the default rules file.
+"""S01–S38 of /work/shared/rules-scenarios.md, one test each, on the default rules file.
 
 The world: today 2026-12-01 UTC; customer C (US) with deal OPP (New Business, Web,
 created 2026-10-01, owner `field`, no partner, no registration); partners P1, P2.
@@ -29,11 +29,13 @@ from syncd.engine.domain import (
 from syncd.engine.evaluate import evaluate, explain
 from syncd.engine.policy import Policy, load_policy, policy_from_dict
 from syncd.sfid import make_id
+from syncd.sync.mapping import load_mapping, to_opportunity, to_user
 
-RULES = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "config" / "rules.yaml"
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
-C, G, P1, P2, HIDDEN = (make_id("001", n) for n in (1, 2, 11, 12, 99))
+C, G, P1, P2, NP, HIDDEN = (make_id("001", n) for n in (1, 2, 11, 12, 13, 99))
 OPP, OPP2 = make_id("006", 1), make_id("006", 2)
 FIELD, TELE, PAM, PUSER, CHIEF, MGR = (make_id("005", n) for n in range(1, 7))
 
@@ -112,7 +114,9 @@ def check(
     codes: tuple[str, ...],
     absent: tuple[str, ...] = (),
     opp: str = OPP,
+    enforced: bool | None = None,
 ) -> None:
+    """``enforced`` (an enforced violation stands) defaults to "the status is Violation"."""
     if account_lead is None:
         assert C not in decisions.accounts
     else:
@@ -125,7 +129,9 @@ def check(
         assert code in decision.reasons, decision.reasons
     for code in absent:
         assert code not in decision.reasons, decision.reasons
-    assert decision.comp_eligible is (status is not Status.VIOLATION)
+    enforced = status is Status.VIOLATION if enforced is None else enforced
+    assert decision.enforced is enforced, decision
+    assert decision.comp_eligible is not enforced
     assert len(decision.reason_text) <= 255
     assert decision.policy_version == "2026.11-1"
 
@@ -264,10 +270,13 @@ def test_S18_override_with_reason_is_exempt(policy: Policy) -> None:
     assert "CEO escalation #42" in d.opportunities[OPP].reason_text
 
 
-def test_S19_override_without_reason_is_review(policy: Policy) -> None:
+def test_S19_override_without_reason_is_review_and_the_violation_stands(policy: Policy) -> None:
     world = World().deal(override_lead="Direct", override_reason=None)
-    check(world.decide(policy), account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None,
-          status=Status.REVIEW, codes=("OVERRIDE_NEEDS_REASON",))  # fmt: skip
+    d = world.decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None, status=Status.REVIEW,
+          codes=("OVERRIDE_NEEDS_REASON", "DIRECT_ON_PARTNER_ACCOUNT"), enforced=True)  # fmt: skip
+    assert [v.code for v in d.opportunities[OPP].violations] == ["DIRECT_ON_PARTNER_ACCOUNT"]
+    assert d.opportunities[OPP].comp_eligible is False
 
 
 def test_S20_region_not_yet_enforced_is_advisory(policy: Policy) -> None:
@@ -317,13 +326,14 @@ def test_S25_closed_won_displaced_gets_remedy(policy: Policy) -> None:
     assert d.opportunities[OPP].comp_eligible is False
 
 
-def test_S26_exception_requested_is_review(policy: Policy) -> None:
-    d = World().deal(exception_requested=True).decide(policy)
-    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None,
-          status=Status.REVIEW, codes=("EXCEPTION_REQUESTED",))  # fmt: skip
-    # The rep's underlying violation stays visible for channel operations.
+def test_S26_exception_request_is_review_and_the_violation_stands(policy: Policy) -> None:
+    d = World().deal(exception_requested=True, exception_reason="P1 declined").decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None, status=Status.REVIEW,
+          codes=("EXCEPTION_REQUESTED", "DIRECT_ON_PARTNER_ACCOUNT"), enforced=True)  # fmt: skip
+    # Asking is not a release: the violation stands until channel operations decides.
     assert [v.code for v in d.opportunities[OPP].violations] == ["DIRECT_ON_PARTNER_ACCOUNT"]
     assert d.opportunities[OPP].reasons[0] == "EXCEPTION_REQUESTED"
+    assert d.opportunities[OPP].comp_eligible is False
 
 
 def test_S27_partner_manager_without_partner_is_review(policy: Policy) -> None:
@@ -356,7 +366,203 @@ def test_S30_parent_cycle_is_noted_not_looped(policy: Policy) -> None:
     assert "PARENT_CYCLE" in d.accounts[C].reasons and "PARENT_CYCLE" in d.accounts[G].reasons
 
 
+def exception_decided(decision: str, reason: str | None) -> World:
+    return World().deal(
+        exception_requested=True, exception_reason="P1 declined the deal",
+        exception_decision=decision, exception_decision_reason=reason,
+        last_modified_by=CHIEF,
+    )  # fmt: skip
+
+
+def test_S31_approved_exception_exempts_the_deal(policy: Policy) -> None:
+    world = exception_decided("Approved", "P1 confirmed in writing #77")
+    d = world.decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None,
+          status=Status.EXEMPT, codes=("EXCEPTION_APPROVED",),
+          absent=("EXCEPTION_REQUESTED", "DIRECT_ON_PARTNER_ACCOUNT"))  # fmt: skip
+    decision = d.opportunities[OPP]
+    assert decision.violations == () and decision.comp_eligible is True
+    assert "P1 confirmed in writing #77" in decision.reason_text
+    # Who decided is kept for the record (explain shows it), and is never a rule input.
+    facts = {f.name: f.value for f in explain(world.snapshot(), policy, NOW, OPP).facts}  # type: ignore[union-attr]
+    assert facts["opportunity.last_modified_by"] == CHIEF
+    assert world.deal(last_modified_by=FIELD).decide(policy).opportunities[OPP] == decision
+
+
+def test_S32_rejected_exception_keeps_the_violation(policy: Policy) -> None:
+    d = exception_decided("Rejected", "the partner was never asked").decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None,
+          status=Status.VIOLATION, codes=("DIRECT_ON_PARTNER_ACCOUNT", "EXCEPTION_REJECTED"),
+          absent=("EXCEPTION_REQUESTED",))  # fmt: skip
+    assert "the partner was never asked" in d.opportunities[OPP].reason_text
+
+
+def _closed_won_displaced(world: World, **changes: Any) -> World:
+    return world.deal(
+        registration=registration(P1, date(2026, 11, 1)), is_closed=True, is_won=True,
+        stage_name="Closed Won", amount=Decimal("250000"), **changes,
+    )  # fmt: skip
+
+
+def test_S33_exception_request_keeps_the_remedy(policy: Policy) -> None:
+    d = _closed_won_displaced(World(), exception_requested=True).decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=P1, status=Status.REVIEW,
+          codes=("EXCEPTION_REQUESTED", "PARTNER_DISPLACED"), enforced=True)  # fmt: skip
+    assert d.opportunities[OPP].remedy == "referral fee 25000.00 to P1"
+    assert d.opportunities[OPP].comp_eligible is False
+
+
+def test_S34_the_customer_itself_is_not_a_partner(policy: Policy) -> None:
+    d = World().deal(partner_id=C).decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None, status=Status.VIOLATION,
+          codes=("DIRECT_ON_PARTNER_ACCOUNT", "PARTNER_NOT_A_PARTNER"))  # fmt: skip
+    decision = d.opportunities[OPP]
+    assert f"partner C ({C})" in decision.reason_text
+    assert d.accounts[C].lead_partner_id is None
+    assert all(v.partner_id is None for v in decision.violations)
+
+
+def test_S35_a_customer_account_is_not_a_partner(policy: Policy) -> None:
+    d = World().add_account(Account(NP, name="NP")).deal(partner_id=NP).decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None, status=Status.VIOLATION,
+          codes=("DIRECT_ON_PARTNER_ACCOUNT", "PARTNER_NOT_A_PARTNER"))  # fmt: skip
+    assert f"partner NP ({NP}) is not a partner account" in d.opportunities[OPP].reason_text
+
+
+def test_S36_picklist_values_compare_trimmed_and_ignoring_case(policy: Policy) -> None:
+    mapping = load_mapping(ROOT / "mappings" / "default.yaml")
+    record = {"Id": OPP, "Name": "OPP", "AccountId": C, "OwnerId": FIELD, "Type": "New Business",
+              "LeadSource": "Web", "CreatedDate": "2026-10-01T09:00:00.000+0000",
+              "IsClosed": False, "IsWon": False}  # fmt: skip
+    renewal = to_opportunity({**record, "Type": " renewal"}, mapping)
+    world = World().account(incumbent_partner_id=P1).add_deal(renewal)  # as S13
+    check(world.decide(policy), account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=P1,
+          status=Status.VIOLATION, codes=("RENEWAL_INCUMBENT", "PARTNER_DISPLACED"))  # fmt: skip
+    registered = to_opportunity(
+        {**record, "RoE_Registered_Partner__c": P1, "RoE_Registration_Status__c": "APPROVED",
+         "RoE_Registration_Approved_Date__c": "2026-11-01"}, mapping,
+    )  # fmt: skip
+    check(World().add_deal(registered).decide(policy), account_lead=Lead.PARTNER,
+          lead=Lead.PARTNER, partner=P1, status=Status.VIOLATION,
+          codes=("DEAL_REG_APPROVED", "PARTNER_DISPLACED"))  # fmt: skip
+    rep = to_user({"Id": FIELD, "Name": "field", "RoE_Sales_Role__c": "field sales ",
+                   "ManagerId": MGR, "IsActive": True}, mapping)  # fmt: skip
+    world = World()
+    world.users[FIELD] = rep
+    check(world.decide(policy), account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None,
+          status=Status.VIOLATION, codes=("DIRECT_ON_PARTNER_ACCOUNT",))  # fmt: skip
+
+
+def test_S37_a_missing_amount_still_owes_the_remedy(policy: Policy) -> None:
+    d = _closed_won_displaced(World()).deal(amount=None).decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=P1,
+          status=Status.VIOLATION, codes=("PARTNER_DISPLACED",))  # fmt: skip
+    assert d.opportunities[OPP].remedy == "referral fee 10 % to P1 (deal amount missing)"
+
+
+def test_S38_the_remedy_names_the_deals_currency(policy: Policy) -> None:
+    d = _closed_won_displaced(World(), currency="EUR").decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=P1,
+          status=Status.VIOLATION, codes=("PARTNER_DISPLACED",))  # fmt: skip
+    assert d.opportunities[OPP].remedy == "referral fee 25000.00 EUR to P1"
+
+
 # -- beyond the table ---------------------------------------------------------------------
+
+
+def test_approved_exception_without_a_reason_is_review_and_the_violation_stands(
+    policy: Policy,
+) -> None:
+    d = exception_decided("approved ", "  ").decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None, status=Status.REVIEW,
+          codes=("EXCEPTION_DECISION_NEEDS_REASON", "EXCEPTION_REQUESTED",
+                 "DIRECT_ON_PARTNER_ACCOUNT"), enforced=True)  # fmt: skip
+
+
+def test_an_unknown_exception_decision_is_a_data_defect(policy: Policy) -> None:
+    d = exception_decided("Maybe", "thinking").decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None, status=Status.REVIEW,
+          codes=("DATA_DEFECT", "EXCEPTION_REQUESTED", "DIRECT_ON_PARTNER_ACCOUNT"),
+          enforced=True)  # fmt: skip
+    assert "'Maybe' is not Approved or Rejected" in d.opportunities[OPP].reason_text
+
+
+def test_an_approved_exception_keeps_the_lead_the_rules_decide(policy: Policy) -> None:
+    world = _closed_won_displaced(World(), exception_decision="Approved",
+                                  exception_decision_reason="P1 waived it")  # fmt: skip
+    decision = world.decide(policy).opportunities[OPP]
+    assert (decision.status, decision.expected_lead, decision.protected_partner_id) == (
+        Status.EXEMPT, Lead.PARTNER, P1,
+    )  # fmt: skip
+    assert decision.remedy is None and decision.enforced is False
+
+
+def test_a_rejection_with_nothing_to_answer_adds_no_code(policy: Policy) -> None:
+    world = World().deal(owner_id=PAM, partner_id=P1, exception_decision="Rejected")
+    check(world.decide(policy), account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=P1,
+          status=Status.COMPLIANT, codes=(), absent=("EXCEPTION_REJECTED",))  # fmt: skip
+
+
+def test_a_portal_users_company_must_be_a_partner(policy: Policy) -> None:
+    world = World().add_account(Account(NP, name="NP")).deal(owner_id=PUSER)
+    world.users[PUSER] = dataclasses.replace(world.users[PUSER], partner_account_id=NP)
+    d = world.decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None, status=Status.REVIEW,
+          codes=("PARTNER_MISSING", "PARTNER_NOT_A_PARTNER"))  # fmt: skip
+
+
+def test_a_partner_syncd_cannot_see_is_no_partner(policy: Policy) -> None:
+    d = World().deal(partner_id=HIDDEN).decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None, status=Status.VIOLATION,
+          codes=("DIRECT_ON_PARTNER_ACCOUNT", "PARTNER_NOT_A_PARTNER"))  # fmt: skip
+    assert f"partner {HIDDEN} is not an account syncd can see" in d.opportunities[OPP].reason_text
+
+
+def test_an_incumbent_that_is_not_a_partner_protects_nobody(policy: Policy) -> None:
+    world = World().add_account(Account(NP, name="NP")).account(incumbent_partner_id=NP)
+    d = world.deal(type="Renewal", is_renewal=True).decide(policy)
+    # The renewal falls through to the partner-led default; the field rep owns it alone.
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None, status=Status.VIOLATION,
+          codes=("DIRECT_ON_PARTNER_ACCOUNT", "INCUMBENT_NOT_A_PARTNER"),
+          absent=("RENEWAL_INCUMBENT",))  # fmt: skip
+    assert d.accounts[C].lead_partner_id is None
+    assert "INCUMBENT_NOT_A_PARTNER" in d.accounts[C].reasons
+    assert f"incumbent partner NP ({NP}) is not a partner account" in d.accounts[C].reason_text
+    itself = World().account(incumbent_partner_id=C).decide(policy)
+    assert itself.accounts[C].lead_partner_id is None
+    assert "customer's own account" in itself.accounts[C].reason_text
+
+
+def test_a_registration_naming_a_non_partner_is_a_data_defect(policy: Policy) -> None:
+    world = World().add_account(Account(NP, name="NP")).deal(partner_id=P1)
+    d = world.deal(registration=registration(NP, date(2026, 11, 1))).decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=P1, status=Status.REVIEW,
+          codes=("DATA_DEFECT",), absent=("DEAL_REG_APPROVED", "PARTNER_DISPLACED"))  # fmt: skip
+    assert f"registered partner NP ({NP}) is not a partner account" in (
+        d.opportunities[OPP].reason_text
+    )
+
+
+def test_an_unusable_amount_is_review_never_a_nan_remedy(policy: Policy) -> None:
+    d = _closed_won_displaced(World()).deal(amount=Decimal("NaN")).decide(policy)
+    decision = d.opportunities[OPP]
+    assert decision.status is Status.REVIEW and "DATA_DEFECT" in decision.reasons
+    assert decision.remedy == "referral fee 10 % to P1 (deal amount unusable)"
+    assert decision.enforced is True
+
+
+def test_review_under_advisory_does_not_enforce(policy: Policy) -> None:
+    world = World().deal(exception_requested=True, created_at=datetime(2026, 6, 1, tzinfo=UTC))
+    d = world.decide(policy)
+    check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=None, status=Status.REVIEW,
+          codes=("EXCEPTION_REQUESTED", "GRANDFATHERED"), enforced=False)  # fmt: skip
+
+
+def test_override_lead_and_lead_source_ignore_case(policy: Policy) -> None:
+    world = World().deal(override_lead=" direct", override_reason="CEO escalation #42")
+    assert world.decide(policy).opportunities[OPP].status is Status.EXEMPT
+    world = World().deal(owner_id=TELE, lead_source="outbound telesales ")
+    assert world.decide(policy).opportunities[OPP].reasons[0] == "TELESALES_OUTBOUND"
 
 
 def test_named_accounts_from_csv(tmp_path: Path) -> None:

@@ -1,3 +1,4 @@
+import dataclasses
 from decimal import Decimal
 from pathlib import Path
 
@@ -126,3 +127,47 @@ def test_written_values_are_a_compact_mapping_that_updates_by_copy() -> None:
     assert updated == {"RoE_Status__c": "Compliant", "RoE_Reason__c": None}
     assert values["RoE_Status__c"] == "Violation"  # the original is untouched
     assert values.updated({"New__c": 1}) == {**values, "New__c": 1}
+
+
+def test_exception_decision_currency_and_who_changed_it(tmp_path: Path) -> None:
+    text = (ROOT / "mappings" / "default.yaml").read_text()
+    (tmp_path / "m.yaml").write_text(text.replace("currency: null", "currency: CurrencyIsoCode"))
+    opp = to_opportunity(
+        {
+            "Id": "006000000000001AAA",
+            "RoE_Exception_Requested__c": True,
+            "RoE_Exception_Reason__c": "partner declined",
+            "RoE_Exception_Decision__c": "Approved",
+            "RoE_Exception_Decision_Reason__c": "confirmed by P1",
+            "LastModifiedById": "005000000000007",
+            "CurrencyIsoCode": "EUR",
+        },
+        load_mapping(tmp_path / "m.yaml"),
+    )
+    assert (opp.exception_requested, opp.exception_reason) == (True, "partner declined")
+    assert (opp.exception_decision, opp.exception_decision_reason) == (
+        "Approved",
+        "confirmed by P1",
+    )
+    assert opp.last_modified_by == "005000000000007AAA" and opp.currency == "EUR"
+    assert opp.defects == ()
+    # Who last changed a record is audit only: syncd's own writes change it.
+    assert dataclasses.replace(opp, last_modified_by="005000000000009AAA") == opp
+
+
+@pytest.mark.parametrize("amount", ["NaN", "Infinity", "-inf", float("nan")])
+def test_amounts_that_are_not_finite_are_defects(mapping, amount) -> None:
+    opp = to_opportunity({"Id": "006000000000001AAA", "Amount": amount}, mapping)
+    assert opp.amount is None
+    assert opp.defects and opp.defects[0].startswith("Amount: expected a number")
+
+
+def test_picklist_values_map_trimmed_and_ignoring_case(mapping) -> None:
+    opp = to_opportunity(
+        {"Id": "006000000000001AAA", "Type": "installed base ", "RoE_Registered_Partner__c":
+         PARTNER, "RoE_Registration_Status__c": " approved"}, mapping,
+    )  # fmt: skip
+    assert opp.is_renewal and opp.registration is not None and opp.registration.approved
+    portal = to_user({"Id": "005000000000002AAA", "UserType": "powerpartner"}, mapping)
+    tele = to_user({"Id": "005000000000001AAA", "RoE_Sales_Role__c": " CALL CENTER"}, mapping)
+    assert portal.role is Role.PARTNER_USER and tele.role is Role.TELESALES

@@ -32,6 +32,7 @@ def decisions(reason: str = "Partner-led by default (PARTNER_LED_DEFAULT)") -> D
         reasons=("PARTNER_LED_DEFAULT",),
         reason_text=reason,
         violations=(),
+        enforced=False,
         comp_eligible=True,
         remedy=None,
         policy_version="v1",

@@ -179,3 +179,107 @@ def test_json_schema_describes_the_file() -> None:
     assert "named_account_ids" not in schema["properties"]
     assert "custom_rules" in schema["properties"]
     assert isinstance(Policy.model_json_schema(), dict)
+
+
+# -- owners (E12) and inputs a person gets wrong (issues 10, 13, 14) ----------------------
+
+
+def test_default_rules_name_the_demo_orgs_owners() -> None:
+    from syncd.sandbox.dataset import DEMO_CHANNEL_CHIEF_ID, DEMO_CHANNEL_OPS_ID
+
+    owners = load_policy(RULES).owners
+    assert (owners.channel_ops_user_id, owners.channel_chief_user_id) == (
+        DEMO_CHANNEL_OPS_ID,
+        DEMO_CHANNEL_CHIEF_ID,
+    )
+
+
+@pytest.mark.parametrize(
+    ("owners", "missing"),
+    [
+        ({"channel_ops_user_id": None}, ["owners.channel_ops_user_id"]),
+        ({"channel_chief_user_id": None}, ["owners.channel_chief_user_id"]),
+        ({"channel_ops_user_id": None, "channel_chief_user_id": None},
+         ["owners.channel_ops_user_id", "owners.channel_chief_user_id"]),
+    ],
+)  # fmt: skip
+def test_E12_owners_the_ladder_or_the_fallback_needs_are_required(
+    tmp_path: Path, owners: dict[str, Any], missing: list[str]
+) -> None:
+    data = _default_data()
+    data["owners"].update(owners)
+    problems = _error(tmp_path, data).problems
+    assert [p.split(":")[0] for p in problems] == missing, problems
+    why = {"owners.channel_ops_user_id": "exception reviews",
+           "owners.channel_chief_user_id": "escalation.ladder level 3"}  # fmt: skip
+    assert all(why[p.split(":")[0]] in p for p in problems), problems
+
+
+def test_E12_a_ladder_without_the_chief_needs_no_chief(tmp_path: Path) -> None:
+    data = _default_data()
+    data["owners"]["channel_chief_user_id"] = None
+    data["escalation"]["ladder"][2]["owner"] = "channel_ops"
+    assert load_policy(_write(tmp_path, data)).owners.channel_chief_user_id is None
+    # Parsing a rules mapping in code (tests, simulations) does not ask for owners.
+    assert policy_from_dict({"version": "v"}).owners.channel_ops_user_id is None
+
+
+def test_an_owner_must_be_a_user_id() -> None:
+    with pytest.raises(ConfigError, match=r"owners\.channel_ops_user_id.*User Id \(005"):
+        policy_from_dict({"version": "v", "owners": {"channel_ops_user_id": make_id("001", 1)}})
+
+
+def test_an_impossible_date_names_the_file_and_key(tmp_path: Path) -> None:
+    text = RULES.read_text().replace("NA: 2026-07-20", "NA: 2026-13-01")
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_policy(path)
+    assert str(path) in str(caught.value)
+    assert any(p.startswith("regions.enforcement.NA") for p in caught.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("codes", "expectation"),
+    [
+        (["PARTNER_DISPLACED", "PARTNER_DISPLACD"], "unknown violation codes ['PARTNER_DISPLACD']"),
+        (["CUSTOM:nope"], "['CUSTOM:nope'] name no rule of custom_rules"),
+    ],
+)
+def test_sticky_codes_must_be_violation_codes(
+    tmp_path: Path, codes: list[str], expectation: str
+) -> None:
+    data = _default_data()
+    data["compensation"]["sticky_codes"] = codes
+    problems = _error(tmp_path, data).problems
+    assert any(p.startswith("compensation.sticky_codes") and expectation in p for p in problems)
+    rule_id = data["custom_rules"][0]["id"]
+    data["compensation"]["sticky_codes"] = [f"CUSTOM:{rule_id}", "TELESALES_OUTBOUND"]
+    assert load_policy(_write(tmp_path, data)).compensation.sticky_codes[0] == f"CUSTOM:{rule_id}"
+
+
+def test_named_csv_other_objects_ids_name_the_line(tmp_path: Path) -> None:
+    (tmp_path / "named.csv").write_text(
+        f"account_id\n{make_id('001', 1)}\n{make_id('005', 1)}\n{make_id('006', 1)[:15]}\n"
+    )
+    data = {**_default_data(), "named_accounts": {"source": "csv", "csv_file": "named.csv"}}
+    with pytest.raises(ConfigError) as caught:
+        load_policy(_write(tmp_path, data))
+    assert str(tmp_path / "named.csv") in str(caught.value)
+    assert caught.value.problems == [
+        f"line 3: {make_id('005', 1)} is a User Id; Account Ids start with 001",
+        f"line 4: {make_id('006', 1)[:15]} is an Opportunity Id; Account Ids start with 001",
+    ]
+
+
+def test_files_that_are_not_utf8_name_the_file(tmp_path: Path) -> None:
+    csv_path = tmp_path / "named.csv"
+    csv_path.write_bytes(f"account_id\n{make_id('001', 1)}\n# Société Générale\n".encode("latin-1"))
+    data = {**_default_data(), "named_accounts": {"source": "csv", "csv_file": "named.csv"}}
+    with pytest.raises(ConfigError, match="not UTF-8") as caught:
+        load_policy(_write(tmp_path, data))
+    assert caught.value.source == str(csv_path)
+    rules = tmp_path / "latin.yaml"
+    rules.write_bytes("version: 'Société'\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_policy(rules)

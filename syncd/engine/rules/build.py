@@ -23,12 +23,13 @@ _D = OpportunityDecision
 _A = AccountDecision
 OPPORTUNITY_FIELDS = (
     "opportunity_id", "account_id", "expected_lead", "protected_partner_id", "status",
-    "reasons", "reason_text", "violations", "comp_eligible", "remedy", "policy_version", "trace",
+    "reasons", "reason_text", "violations", "enforced", "comp_eligible", "remedy",
+    "policy_version", "trace",
 )  # fmt: skip
 ACCOUNT_FIELDS = (
     "account_id", "lead", "lead_partner_id", "reasons", "reason_text", "policy_version", "trace",
 )  # fmt: skip
-(_s_id, _s_acc, _s_lead, _s_pp, _s_st, _s_rs, _s_rt, _s_v, _s_ce, _s_rm, _s_pv, _s_tr) = (
+(_s_id, _s_acc, _s_lead, _s_pp, _s_st, _s_rs, _s_rt, _s_v, _s_en, _s_ce, _s_rm, _s_pv, _s_tr) = (
     getattr(_D, name).__set__ for name in OPPORTUNITY_FIELDS
 )
 (_a_id, _a_lead, _a_lp, _a_rs, _a_rt, _a_pv, _a_tr) = (
@@ -39,7 +40,8 @@ ACCOUNT_FIELDS = (
 def new_decision(
     opportunity_id: str, account_id: str | None, lead: Lead | None, protected: str | None,
     status: Status, reasons: tuple[str, ...], text: str, violations: tuple[Violation, ...],
-    comp_eligible: bool, remedy: str | None, version: str, trace: tuple[RuleOutcome, ...],
+    enforced: bool, comp_eligible: bool, remedy: str | None, version: str,
+    trace: tuple[RuleOutcome, ...],
 ) -> OpportunityDecision:  # fmt: skip
     d = _new(_D)
     _s_id(d, opportunity_id)
@@ -50,6 +52,7 @@ def new_decision(
     _s_rs(d, reasons)
     _s_rt(d, text)
     _s_v(d, violations)
+    _s_en(d, enforced)
     _s_ce(d, comp_eligible)
     _s_rm(d, remedy)
     _s_pv(d, version)

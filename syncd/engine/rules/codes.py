@@ -16,6 +16,11 @@ RENEWAL_INCUMBENT = "RENEWAL_INCUMBENT"
 OVERRIDE = "OVERRIDE"
 OVERRIDE_NEEDS_REASON = "OVERRIDE_NEEDS_REASON"
 EXCEPTION_REQUESTED = "EXCEPTION_REQUESTED"
+EXCEPTION_APPROVED = "EXCEPTION_APPROVED"
+EXCEPTION_REJECTED = "EXCEPTION_REJECTED"
+EXCEPTION_DECISION_NEEDS_REASON = "EXCEPTION_DECISION_NEEDS_REASON"
+PARTNER_NOT_A_PARTNER = "PARTNER_NOT_A_PARTNER"
+INCUMBENT_NOT_A_PARTNER = "INCUMBENT_NOT_A_PARTNER"
 PARTNER_DISPLACED = "PARTNER_DISPLACED"
 DIRECT_ON_PARTNER_ACCOUNT = "DIRECT_ON_PARTNER_ACCOUNT"
 TELESALES_OUTBOUND = "TELESALES_OUTBOUND"
@@ -33,6 +38,7 @@ REVIEW_CODES = frozenset(
         DEAL_REG_CONFLICT,
         OVERRIDE_NEEDS_REASON,
         EXCEPTION_REQUESTED,
+        EXCEPTION_DECISION_NEEDS_REASON,
         PARTNER_MISSING,
         INBOUND_NEEDS_PARTNER,
         ACCOUNT_MISSING,
@@ -45,6 +51,8 @@ SEVERITY = {
     TELESALES_OUTBOUND: Severity.MEDIUM,
     DIRECT_ON_PARTNER_ACCOUNT: Severity.MEDIUM,
 }
+# The built-in violation codes (custom rules add CUSTOM:<id>).
+VIOLATION_CODES = frozenset(SEVERITY)
 
 # Short explanations; reason_text is "CODES: explanation; explanation" cut to 255 chars.
 MEANING = {
@@ -59,7 +67,12 @@ MEANING = {
     RENEWAL_INCUMBENT: "renewal follows the relationship owner",
     OVERRIDE: "admin override",
     OVERRIDE_NEEDS_REASON: "override set without a reason",
-    EXCEPTION_REQUESTED: "rep asked for an exception; channel ops reviews",
+    EXCEPTION_REQUESTED: "rep asked for an exception; channel ops reviews, the violation stands",
+    EXCEPTION_APPROVED: "channel ops approved an exception",
+    EXCEPTION_REJECTED: "channel ops rejected the exception; the violation stands",
+    EXCEPTION_DECISION_NEEDS_REASON: "exception approved without a decision reason",
+    PARTNER_NOT_A_PARTNER: "the named partner is not a partner account, so the deal has none",
+    INCUMBENT_NOT_A_PARTNER: "the incumbent is not a partner account, so none is protected",
     PARTNER_DISPLACED: "protected partner missing or replaced on the deal",
     DIRECT_ON_PARTNER_ACCOUNT: "direct rep on a partner-led deal with no partner",
     TELESALES_OUTBOUND: "outbound telesales on a partner-led account",

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from syncd.engine.domain import Lead, OpportunityDecision, Snapshot, Status, Violation
+from syncd.engine.picklist import Lookup
 from syncd.engine.policy import Policy
 from syncd.engine.rules import codes
 from syncd.engine.rules.custom import compile_rules
@@ -22,11 +23,11 @@ from syncd.engine.rules.registration import (
 from syncd.engine.rules.telesales import LeadSources
 from syncd.engine.rules.text import reason_text
 
-_LEADS = {lead.value.casefold(): lead for lead in Lead}
+_LEADS: Lookup[Lead | None] = Lookup((lead.value, lead) for lead in Lead)
 
 
-def parse_lead(value: Any) -> Lead | None:
-    return _LEADS.get(value.strip().casefold()) if isinstance(value, str) else None
+def parse_lead(value: str | None) -> Lead | None:
+    return _LEADS.get(value, None)
 
 
 class Context:
@@ -69,7 +70,7 @@ class Context:
             try:
                 if opp.registration is None:
                     continue
-                state = registration_state(opp, self.today, valid_days)
+                state = registration_state(opp, self.today, valid_days, self.accounts)
                 self.registrations[key] = state
                 if state is not None and state.state == VALID and opp.is_closed is not True:
                     candidates[key] = (opp, state)
@@ -87,6 +88,11 @@ class Context:
                 found = None
             self.known_facts[key] = found
         return found  # type: ignore[return-value]
+
+    def is_partner(self, partner_id: str, customer_id: str | None) -> bool:
+        """A partner account other than the customer (see ``rules.partners``)."""
+        account = self.accounts.get(partner_id)
+        return account is not None and account.is_partner is True and partner_id != customer_id
 
     # -- shared values --------------------------------------------------------------------
 
@@ -127,6 +133,7 @@ class Context:
             reasons=reasons,
             reason_text=reason_text(reasons, detail),
             violations=(),
+            enforced=False,
             comp_eligible=True,
             remedy=None,
             policy_version=self.version,

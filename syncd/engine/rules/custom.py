@@ -1,15 +1,15 @@
 """Custom declarative rules: ``{id, when: {field: {operator: value}}, severity, message}``.
 
 Conditions are compiled at load time into small getter/test pairs, never ``eval``: an
-unknown field or operator is a load-time error that names the rule id. At run time a
-comparison between mismatched types (a text against a number) is simply "no match".
+unknown field or operator, or an operand that cannot match its field, is a load-time
+error that names the rule id (``custom_fields``). At run time a value of an unexpected
+type (a garbage ``extra`` field) is simply "no match".
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -18,36 +18,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from syncd.engine.domain import Account, Opportunity, Registration, Severity, User
-
-OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists")
-_HIDDEN = {"extra", "defects", "registration"}
-
-# Engine facts a rule may test besides the record fields (see docs in config/rules.yaml).
-ACCOUNT_FACTS = ("lead", "named", "named_via_parent", "global", "region", "enforced_from")
-OPPORTUNITY_FACTS = (
-    "expected_lead",
-    "protected_partner_id",
-    "deal_partner_id",
-    "enforced",
-    "created_on",
+from syncd.engine.domain import Severity
+from syncd.engine.rules.custom_fields import (
+    ACCOUNT_FACTS,
+    FIELD_KINDS,
+    Kind,
+    coerce,
+    field_problem,
+    operand_problem,
 )
 
-
-def _attrs(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls) if f.name not in _HIDDEN)
-
-
-KNOWN_FIELDS: dict[str, frozenset[str]] = {
-    "account": frozenset(_attrs(Account) + ACCOUNT_FACTS),
-    "opportunity": frozenset(
-        _attrs(Opportunity)
-        + OPPORTUNITY_FACTS
-        + tuple(f"registration.{name}" for name in _attrs(Registration))
-    ),
-    "owner": frozenset(_attrs(User)),
-}
-_EXTRA_RE = re.compile(r"^extra\.[A-Za-z_][A-Za-z0-9_]*$")
+OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists")
 
 
 class CustomRule(BaseModel):
@@ -85,18 +66,11 @@ class CustomRule(BaseModel):
                     raise ValueError(f"rule {self.id!r}: {path} {op} expects a list")
                 if op == "exists" and not isinstance(operand, bool):
                     raise ValueError(f"rule {self.id!r}: {path} exists expects true or false")
+                if op != "exists":
+                    problem = operand_problem(path, op, operand)
+                    if problem:
+                        raise ValueError(f"rule {self.id!r}: {path} {op}: {problem}")
         return self
-
-
-def field_problem(path: str) -> str | None:
-    """None if ``account.named`` style path is known, else what is wrong with it."""
-    scope, _, name = path.partition(".")
-    if scope not in KNOWN_FIELDS:
-        return f"unknown field {path!r} (start with account., opportunity. or owner.)"
-    if name in KNOWN_FIELDS[scope] or _EXTRA_RE.match(name):
-        return None
-    known = ", ".join(sorted(KNOWN_FIELDS[scope]))
-    return f"unknown field {path!r} (known: {known}, or extra.<name>)"
 
 
 # What a rule sees about one deal: a plain tuple (cheap to build a million times), read
@@ -150,8 +124,9 @@ def _compile(rule: CustomRule, today: date) -> CompiledRule:
     conditions = []
     for path, test in rule.when.items():
         getter = _getter(path, today)
+        kind = FIELD_KINDS.get(path)
         for op, operand in test.items():
-            conditions.append((path, getter, _test(op, operand)))
+            conditions.append((path, getter, _test(op, _typed(kind, op, operand))))
     return CompiledRule(
         rule.id, f"CUSTOM:{rule.id}", rule.severity, rule.message, tuple(conditions)
     )
@@ -190,6 +165,15 @@ def _enforced(enforced_from: date, created_at: Any, today: date) -> bool:
 def _extra(record: Any, key: str) -> Any:
     extra = getattr(record, "extra", None)
     return extra.get(key) if isinstance(extra, Mapping) else None
+
+
+def _typed(kind: Kind, op: str, operand: Any) -> Any:
+    """Operands as the field holds values (validated at load time, so never _WRONG here)."""
+    if op == "exists":
+        return operand
+    if op in ("in", "not_in"):
+        return [coerce(kind, v) for v in operand]
+    return coerce(kind, operand)
 
 
 def _operand(value: Any) -> Any:

@@ -15,13 +15,16 @@ from decimal import Decimal
 from typing import Any
 
 from syncd.engine.domain import Lead, OpportunityDecision, Role, RuleOutcome, Status, Violation
+from syncd.engine.picklist import fold
 from syncd.engine.rules import codes
 from syncd.engine.rules.build import new_decision
 from syncd.engine.rules.context import Context, parse_lead
 from syncd.engine.rules.custom import when_date
 from syncd.engine.rules.named import AccountFacts
+from syncd.engine.rules.partners import partner_problem
 from syncd.engine.rules.registration import DEFECT, EXPIRED, VALID
 from syncd.engine.rules.telesales import unpartnered_code
+from syncd.engine.rules.text import fit
 from syncd.engine.rules.trace import path_trace
 
 Trace = list[RuleOutcome] | None
@@ -32,6 +35,7 @@ _NAMED, _VIA_PARENT = (codes.NAMED_ACCOUNT,), (codes.NAMED_VIA_PARENT,)
 _DEFAULT = (codes.PARTNER_LED_DEFAULT,)
 _DIRECT, _PARTNER, _JOINT = Lead.DIRECT, Lead.PARTNER, Lead.JOINT
 _PARTNER_USER = Role.PARTNER_USER
+_APPROVED, _REJECTED = "approved", "rejected"  # folded exception decisions
 
 
 def _text(value: Any) -> str | None:
@@ -63,19 +67,31 @@ def decide(ctx: Context, key: str, opp: Any, tr: Trace = None) -> OpportunityDec
     if owner_id.__class__ is not str or not owner_id:
         owner_id = None
     owner = ctx.users.get(owner_id) if owner_id else None
+    review: list[str] = []
+    details: list[str] = []
+    notes: list[str] = []  # codes that explain without deciding (PARTNER_NOT_A_PARTNER)
     partner = opp.partner_id
     if partner.__class__ is not str or not partner:
         partner = None
+    if partner is not None and not ctx.is_partner(partner, account_id):
+        _not_a_partner(ctx, partner, account_id, notes, details, tr)
+        partner = None
     if partner is None and owner is not None and owner.role is _PARTNER_USER:
         partner = _text(owner.partner_account_id)
-    review: list[str] = []
-    details: list[str] = []
+        if partner is not None and not ctx.is_partner(partner, account_id):
+            _not_a_partner(ctx, partner, account_id, notes, details, tr)
+            partner = None
     if opp.override_lead is not None and opp.override_lead != "":
         exempt = _override(ctx, key, opp, account_id, partner, review, details, tr)  # type: ignore[arg-type]
         if exempt is not None:
             return exempt
     elif tr is not None:
         _note(tr, "override", False, "no override")
+    answer = None
+    if opp.exception_decision is not None or opp.exception_requested is True:
+        answer = _exception(opp, review, details, tr)
+    elif tr is not None:
+        _note(tr, "exception", False, "no exception requested or decided")
 
     # -- lead and protected partner: the first lead rule that applies ------------------
     reg = ctx.registrations.get(key) if ctx.registrations else None
@@ -103,6 +119,8 @@ def decide(ctx: Context, key: str, opp: Any, tr: Trace = None) -> OpportunityDec
         path, rule = _DEFAULT, "partner_default"
     if tr is not None:
         path_trace(tr, rule, lead, protected, facts, reg, opp)
+    if answer is _APPROVED:
+        return _approved(ctx, key, opp, account_id, lead, protected, tr)
     if reg is not None:
         _registration_checks(ctx, key, reg, review, details, tr)
     elif tr is not None:
@@ -135,42 +153,97 @@ def decide(ctx: Context, key: str, opp: Any, tr: Trace = None) -> OpportunityDec
     if ctx.custom:
         _custom(ctx, (account, facts, opp, owner, lead, protected, partner), owner_id,
                 protected, violations, details, tr)  # fmt: skip
-    if opp.exception_requested is True:
-        review.append(codes.EXCEPTION_REQUESTED)
-    _note(tr, "exception_requested", opp.exception_requested is True, "rep exception request")
+    if answer is _REJECTED and (violations or opp.exception_requested is True):
+        notes.append(codes.EXCEPTION_REJECTED)
     if opp.defects or account.defects or (owner is not None and owner.defects):
         _defects(opp, account, owner, review, details, tr)
 
-    # -- status ------------------------------------------------------------------------
-    advisory = None
+    # -- enforcement and status ---------------------------------------------------------
+    # Review is a status shown, never a release: the violations found stand (enforced)
+    # unless the region does not enforce this deal yet (Advisory).
+    advisory = _advisory(ctx, facts, opp) if violations else None
+    enforced = bool(violations) and advisory is None
+    remedy = None
+    if enforced and opp.is_won is True:
+        remedy = _remedy(ctx, opp, protected, violations, review, details)
     if review:
         status = Status.REVIEW
         reasons = list(dict.fromkeys(review))
     else:
         reasons = []
         if violations:
-            advisory = _advisory(ctx, facts, opp)
             status = Status.ADVISORY if advisory else Status.VIOLATION
         else:
             status = Status.COMPLIANT
     if tr is not None:
-        _enforcement_note(tr, status, advisory, violations, facts)
+        _enforcement_note(tr, enforced, advisory, violations, facts)
     for v in violations:
         reasons.append(v.code)
     if advisory:
         reasons.append(advisory)
+    reasons += notes
     reasons += path
     if reg is not None and reg.state == EXPIRED:
         reasons.append(codes.DEAL_REG_EXPIRED)
     if facts.parent_cycle:
         reasons.append(codes.PARENT_CYCLE)
+    if facts.incumbent_problem:
+        reasons.append(codes.INCUMBENT_NOT_A_PARTNER)
+        details.append(facts.incumbent_problem)
     interned, text = ctx.reasons(reasons, "; ".join(details) if details else "")
-    remedy = None
-    if status is Status.VIOLATION and opp.is_won is True:
-        remedy = _remedy(ctx, opp, protected, violations)
     return new_decision(key, account_id, lead, protected, status, interned, text,  # type: ignore[arg-type]
-                        tuple(violations), status is not Status.VIOLATION, remedy,
+                        tuple(violations), enforced, not enforced, remedy,
                         ctx.version, tuple(tr) if tr is not None else ())  # fmt: skip
+
+
+def _not_a_partner(
+    ctx: Context, partner: str, account_id: str, notes: list[str], details: list[str], tr: Trace
+) -> None:
+    """The deal names an account that is not a partner: it counts as having none."""
+    problem = partner_problem(ctx.accounts, partner, account_id, "partner")
+    notes.append(codes.PARTNER_NOT_A_PARTNER)
+    details.append(problem or partner)
+    _note(tr, "partner_is_a_partner", False, problem or partner)
+
+
+def _exception(opp: Any, review: list[str], details: list[str], tr: Trace) -> str | None:
+    """Channel operations' answer: _APPROVED (with a reason), _REJECTED, or None (pending)."""
+    raw = opp.exception_decision
+    answer = fold(raw) or None
+    requested = opp.exception_requested is True
+    reason = _text(opp.exception_decision_reason)
+    reason = reason.strip() if reason else None
+    if answer == _APPROVED and reason:
+        _note(tr, "exception", True, f"approved: {reason}")
+        return _APPROVED
+    if answer == _REJECTED:
+        _note(tr, "exception", True, f"rejected: {reason or 'no reason given'}")
+        if reason:
+            details.append(f"exception rejected: {reason}")
+        return _REJECTED
+    why = "requested, waiting for channel operations"
+    if answer == _APPROVED:
+        review.append(codes.EXCEPTION_DECISION_NEEDS_REASON)
+        why = "approved without a decision reason"
+    elif answer is not None:
+        review.append(codes.DATA_DEFECT)
+        why = f"exception decision {raw!r} is not Approved or Rejected"
+        details.append(why)
+    if requested:
+        review.append(codes.EXCEPTION_REQUESTED)
+    _note(tr, "exception", False, why)
+    return None
+
+
+def _approved(
+    ctx: Context, key: str, opp: Any, account_id: str, lead: Lead, protected: str | None,
+    tr: Trace,
+) -> OpportunityDecision:  # fmt: skip
+    """Channel operations approved an exception: Exempt, lead as the rules decide."""
+    reason = str(opp.exception_decision_reason).strip()
+    interned, text = ctx.reasons([codes.EXCEPTION_APPROVED], reason)
+    return new_decision(key, account_id, lead, protected, Status.EXEMPT, interned, text,
+                        (), False, True, None, ctx.version, tuple(tr) if tr else ())  # fmt: skip
 
 
 def _override(
@@ -188,7 +261,7 @@ def _override(
         interned, text = ctx.reasons([codes.OVERRIDE], reason.strip())
         protected = None if lead is Lead.DIRECT else partner
         return new_decision(key, account_id, lead, protected, Status.EXEMPT, interned, text,
-                            (), True, None, ctx.version, tuple(tr) if tr else ())  # fmt: skip
+                            (), False, True, None, ctx.version, tuple(tr or ()))  # fmt: skip
     else:
         review.append(codes.OVERRIDE_NEEDS_REASON)
     _note(tr, "override", False, "an override needs Direct, Partner or Joint and a reason")
@@ -248,27 +321,39 @@ def _advisory(ctx: Context, facts: AccountFacts, opp: Any) -> str | None:
 
 
 def _enforcement_note(
-    tr: list[RuleOutcome], status: Status, advisory: str | None, violations: list[Violation],
+    tr: list[RuleOutcome], enforced: bool, advisory: str | None, violations: list[Violation],
     facts: AccountFacts,
 ) -> None:  # fmt: skip
     why = advisory or ("enforced" if violations else "nothing to enforce")
     why += f" (region {facts.region}, from {facts.enforced_from})"
-    tr.append(RuleOutcome("enforcement_date", status is Status.VIOLATION, why))
+    tr.append(RuleOutcome("enforcement_date", enforced, why))
 
 
 def _remedy(
-    ctx: Context, opp: Any, protected: str | None, violations: list[Violation]
-) -> str | None:
-    """Referral fee for a partner displaced from a closed-won deal."""
+    ctx: Context, opp: Any, protected: str | None, violations: list[Violation],
+    review: list[str], details: list[str],
+) -> str | None:  # fmt: skip
+    """Referral fee for a partner displaced from a closed-won deal; never silently dropped."""
     if protected is None or not any(v.code == codes.PARTNER_DISPLACED for v in violations):
         return None
-    amount = opp.amount
-    if not isinstance(amount, Decimal | int) or isinstance(amount, bool):
-        return None
-    fee = Decimal(amount) * ctx.fee_percent / 100
     partner = ctx.accounts.get(protected)
     name = getattr(partner, "name", None) or protected
-    return f"referral fee {fee:.2f} to {name}"
+    percent = f"{ctx.fee_percent.normalize():f}"
+    amount = opp.amount
+    if amount is None:
+        return fit(f"referral fee {percent} % to {name} (deal amount missing)")
+    if not isinstance(amount, Decimal | int) or isinstance(amount, bool) or not _finite(amount):
+        review.append(codes.DATA_DEFECT)
+        details.append(f"deal amount {amount!r} is not a number")
+        return fit(f"referral fee {percent} % to {name} (deal amount unusable)")
+    fee = Decimal(amount) * ctx.fee_percent / 100
+    currency = _text(opp.currency)
+    unit = f" {currency.strip()}" if currency and currency.strip() else ""
+    return fit(f"referral fee {fee:.2f}{unit} to {name}")
+
+
+def _finite(amount: Decimal | int) -> bool:
+    return not isinstance(amount, Decimal) or amount.is_finite()
 
 
 def _note(tr: Trace, rule: str, applied: bool, detail: str) -> None:

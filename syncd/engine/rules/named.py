@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from syncd.engine.domain import Lead
 from syncd.engine.rules import codes
+from syncd.engine.rules.partners import partner_problem
 from syncd.engine.rules.regions import RegionMap
 
 
@@ -26,11 +27,12 @@ class AccountFacts(NamedTuple):
     named_via_parent: bool
     parent_cycle: bool
     global_account: bool
-    incumbent_partner_id: str | None
+    incumbent_partner_id: str | None  # only a real partner account (see rules.partners)
     region: str
     enforced_from: date
     lead: Lead
     reasons: tuple[str, ...]
+    incumbent_problem: str = ""  # why the incumbent field names no partner ("" when fine)
 
 
 def text_or_none(value: Any) -> str | None:
@@ -42,7 +44,7 @@ class NamedResolver:
     """Memoised "is this account named, itself or via a parent; does its chain loop?"."""
 
     def __init__(self, accounts: Mapping[str, Any], use_field: bool, csv_ids: frozenset[str]):
-        self._accounts = accounts
+        self._accounts = self.accounts = accounts
         self._use_field = use_field
         self._csv_ids = csv_ids
         self._memo: dict[str, tuple[bool, bool]] = {}
@@ -106,6 +108,13 @@ def account_facts(
         reasons.append(codes.PARTNER_LED_DEFAULT)
     if cycle:
         reasons.append(codes.PARENT_CYCLE)
+    incumbent = text_or_none(account.incumbent_partner_id)
+    problem = None
+    if incumbent is not None:
+        problem = partner_problem(resolver.accounts, incumbent, key, "incumbent partner")
+        if problem is not None:
+            reasons.append(codes.INCUMBENT_NOT_A_PARTNER)
+            incumbent = None
     if account.defects:
         reasons.append(codes.DATA_DEFECT)
     key_reasons = tuple(reasons)
@@ -114,9 +123,10 @@ def account_facts(
         named_via_parent=named and not self_named,
         parent_cycle=cycle,
         global_account=global_account,
-        incumbent_partner_id=text_or_none(account.incumbent_partner_id),
+        incumbent_partner_id=incumbent,
         region=region,
         enforced_from=regions.enforced_from(region),
         lead=Lead.DIRECT if named or global_account else Lead.PARTNER,
         reasons=_REASONS.setdefault(key_reasons, key_reasons),
+        incumbent_problem=problem or "",
     )

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+
+from syncd.engine.picklist import Lookup
 
 DEFAULT_REGION = "default"
 
 
 @dataclass(frozen=True, slots=True)
 class RegionMap:
-    by_country: dict[str, str]  # casefolded ISO code or name -> region
+    by_country: Lookup[str]  # ISO code or name (any case) -> region
     dates: dict[str, date]  # region -> enforcement date
     default: date
 
-    def region_of(self, country: Any) -> str:
-        if isinstance(country, str):
-            return self.by_country.get(country.strip().casefold(), DEFAULT_REGION)
-        return DEFAULT_REGION
+    def region_of(self, country: str | None) -> str:
+        return self.by_country.get(country, DEFAULT_REGION)
 
     def enforced_from(self, region: str) -> date:
         return self.dates.get(region, self.default)
@@ -27,7 +26,5 @@ class RegionMap:
 def compile_regions(
     countries: dict[str, list[str]], dates: dict[str, date], default: date
 ) -> RegionMap:
-    by_country = {
-        name.strip().casefold(): region for region, names in countries.items() for name in names
-    }
+    by_country = Lookup((name, region) for region, names in countries.items() for name in names)
     return RegionMap(by_country, dict(dates), default)

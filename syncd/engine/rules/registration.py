@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
+from syncd.engine.domain import Account
 from syncd.engine.rules.named import text_or_none
+from syncd.engine.rules.partners import partner_problem
 
 VALID, EXPIRED, DEFECT = "valid", "expired", "defect"
 
@@ -35,8 +37,14 @@ def _day(value: Any) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def registration_state(opp: Any, today: date, valid_days: int) -> RegState | None:
-    """None when there is no approved registration; otherwise valid / expired / defect."""
+def registration_state(
+    opp: Any, today: date, valid_days: int, accounts: Mapping[str, Account]
+) -> RegState | None:
+    """None when there is no approved registration; otherwise valid / expired / defect.
+
+    A registration naming an account that is not a partner (the customer itself, another
+    customer, an Id syncd cannot see) protects nobody: a defect a person must fix.
+    """
     reg = opp.registration
     if reg is None or getattr(reg, "approved", False) is not True:
         return None
@@ -44,6 +52,9 @@ def registration_state(opp: Any, today: date, valid_days: int) -> RegState | Non
     approved_on, expires_on = _day(reg.approved_on), _day(reg.expires_on)
     if partner is None:
         return RegState(DEFECT, None, approved_on, "approved registration names no partner")
+    problem = partner_problem(accounts, partner, text_or_none(opp.account_id), "registered partner")
+    if problem is not None:
+        return RegState(DEFECT, None, approved_on, problem)
     if expires_on is None:
         if approved_on is None:
             return RegState(DEFECT, partner, None, "approved registration has no approval date")

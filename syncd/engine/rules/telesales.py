@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from syncd.engine.domain import Role
+from syncd.engine.picklist import Choices
 from syncd.engine.rules import codes
 
 
 class LeadSources:
     def __init__(self, outbound: list[str], inbound: list[str]):
-        self.outbound = frozenset(s.casefold() for s in outbound)
-        self.inbound = frozenset(s.casefold() for s in inbound)
+        self.outbound = Choices(outbound)
+        self.inbound = Choices(inbound)
         self._seen: dict[str, str | None] = {}  # a handful of picklist values, folded once
 
-    def kind(self, lead_source: Any) -> str | None:
+    def kind(self, lead_source: str | None) -> str | None:
         if not isinstance(lead_source, str):
             return None
         found = self._seen.get(lead_source, "")
         if found == "":
-            folded = lead_source.casefold()
-            found = "outbound" if folded in self.outbound else None
-            if found is None and folded in self.inbound:
+            found = "outbound" if lead_source in self.outbound else None
+            if found is None and lead_source in self.inbound:
                 found = "inbound"
             if len(self._seen) < 10_000:
                 self._seen[lead_source] = found
         return found
 
 
-def unpartnered_code(role: Any, lead_source: Any, sources: LeadSources) -> str | None:
+def unpartnered_code(
+    role: Role | None, lead_source: str | None, sources: LeadSources
+) -> str | None:
     """The code for a partner-led deal with no partner at all, or None when it is fine.
 
     A field rep (or a telesales rep on a non-telesales lead) is a direct sale on a
