@@ -122,6 +122,7 @@ class Opportunity:
     # Audit only (who set an override or decided an exception), never a rule input: syncd's
     # own writes change it, and comparing records with == must not see those as changes.
     last_modified_by: str | None = field(default=None, compare=False)
+    last_modified_at: datetime | None = field(default=None, compare=False)  # SystemModstamp
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     defects: tuple[str, ...] = ()
 

@@ -37,6 +37,7 @@ from syncd.engine.domain import (
 )
 from syncd.engine.policy import Policy
 
+Users = Mapping[str, User]
 REVIEW_CODE = "EXCEPTION_REQUESTED"
 APPROVED_CODE = "EXCEPTION_APPROVED"
 REVIEW, VIOLATION = "review", "violation"
@@ -419,7 +420,7 @@ def describe(
         lines.append(f"Action: {action.replace('_', ' ')} (escalation level {level})")
         lines.append("Compensation on this deal is withheld while the violation stands.")
     else:
-        reason = getattr(opp, "exception_reason", None)
+        reason = opp.exception_reason
         lines.append(f"The rep's reason: {reason or '(none given)'}")
     if decision.remedy:
         lines.append(f"Remedy owed: {decision.remedy}")
@@ -449,9 +450,9 @@ def _resolution(
             return "Resolved: the deal was closed lost."
         return None  # moved onto a partner's own account: a person must look
     if entry.kind == REVIEW:
-        return _review_answered(decision, opp)
+        return _review_answered(decision, opp, snapshot.users)
     if decision.status is Status.EXEMPT:
-        return _exempt_because(decision, opp)
+        return _exempt_because(decision, opp, snapshot.users)
     if decision.status is Status.COMPLIANT:
         return f"Resolved: the deal is now Compliant ({decision.reason_text})."
     if decision.status is Status.VIOLATION and entry.code not in _codes(decision):
@@ -459,26 +460,29 @@ def _resolution(
     return None  # Review or Advisory: nothing is released until a person decides
 
 
-def _review_answered(decision: OpportunityDecision, opp: Opportunity | None) -> str:
+def _review_answered(decision: OpportunityDecision, opp: Opportunity | None, users: Users) -> str:
     if APPROVED_CODE in decision.reasons:
-        return "Request approved. " + _decided_by(opp)
+        return "Request approved. " + _decided_by(opp, users)
     if "EXCEPTION_REJECTED" in decision.reasons:
-        return "Request rejected; the violation stands. " + _decided_by(opp)
+        return "Request rejected; the violation stands. " + _decided_by(opp, users)
     return f"Request withdrawn or no longer needed: the deal is {decision.status.value}."
 
 
-def _exempt_because(decision: OpportunityDecision, opp: Opportunity | None) -> str:
+def _exempt_because(decision: OpportunityDecision, opp: Opportunity | None, users: Users) -> str:
     if APPROVED_CODE in decision.reasons:
-        return "Resolved: channel operations approved an exception. " + _decided_by(opp)
+        return "Resolved: channel operations approved an exception. " + _decided_by(opp, users)
     return f"Resolved: an admin override exempts the deal ({decision.reason_text})."
 
 
-def _decided_by(opp: Opportunity | None) -> str:
+def _decided_by(opp: Opportunity | None, users: Users) -> str:
+    """Who decided and when, as Salesforce reported the record when syncd read it."""
     if opp is None:
         return ""
-    who = getattr(opp, "last_modified_by", None) or "unknown"
-    reason = getattr(opp, "exception_decision_reason", None)
-    return f"Decided by {who}" + (f": {reason}" if reason else ".")
+    who = users.get(opp.last_modified_by or "")
+    name = who.name if who is not None and who.name else opp.last_modified_by or "unknown"
+    when = f" on {opp.last_modified_at:%Y-%m-%d %H:%M} UTC" if opp.last_modified_at else ""
+    reason = opp.exception_decision_reason
+    return f"Decided by {name}{when}" + (f": {reason}" if reason else ".")
 
 
 def _codes(decision: OpportunityDecision) -> set[str]:

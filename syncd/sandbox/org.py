@@ -110,8 +110,10 @@ class SandboxOrg:
         with self._lock:
             return self._load_one(obj, fields, f"new {obj.name}", admin_edit=True)
 
-    def update(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> None:
-        """An admin edit in the UI: any non-system field; audit fields move."""
+    def update(
+        self, sobject: str, record_id: str, fields: Mapping[str, Any], *, by: str = ADMIN_USER_ID
+    ) -> None:
+        """A person's edit in the UI (an admin unless ``by`` says who): audit fields move."""
         obj = self._schema(sobject)
         with self._lock:
             current = self._require(obj, record_id)
@@ -121,7 +123,7 @@ class SandboxOrg:
             raise_on(errors, f"update of {obj.name} {record_id}")
             errors = self._unique_errors(obj, cleaned, current["Id"])
             raise_on(errors, f"update of {obj.name} {record_id}")
-            self._put(obj, {**current, **cleaned}, ADMIN_USER_ID, created=False)
+            self._put(obj, {**current, **cleaned}, by, created=False)
 
     def delete(self, sobject: str, record_id: str) -> None:
         """An admin delete in the UI: leaves a tombstone; an Account takes its deals along."""

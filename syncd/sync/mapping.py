@@ -357,6 +357,7 @@ def to_opportunity(
         exception_decision_reason=r.text(f.exception_decision_reason),
         currency=r.shared(f.currency),
         last_modified_by=r.ident(f.last_modified_by),
+        last_modified_at=r.moment("SystemModstamp"),
         extra=r.extras(m.extra),
         defects=tuple(r.defects),
     )

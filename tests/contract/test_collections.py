@@ -11,13 +11,15 @@ import responses
 from structlog.testing import capture_logs
 
 from syncd.errors import RetriableError
-from syncd.salesforce import OrgClient, push_creates, push_updates
+from syncd.salesforce import OrgClient, WriteJob, Writer
 from tests.contract.fakeorg import DATA, calls_to, sf_error
 
 COLLECTIONS = f"{DATA}/composite/sobjects"
 
 
-def _echo(fail: dict[str, tuple[str, str, list[str]]] | None = None) -> Any:
+def _echo(
+    fail: dict[str, tuple[str, str, list[str]]] | None = None, sobject: str = "Opportunity"
+) -> Any:
     """A Collections endpoint: success per record, except Ids listed in ``fail``."""
 
     def callback(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
@@ -25,7 +27,7 @@ def _echo(fail: dict[str, tuple[str, str, list[str]]] | None = None) -> Any:
         assert body["allOrNone"] is False
         results = []
         for n, record in enumerate(body["records"]):
-            assert record["attributes"] == {"type": "Opportunity"}
+            assert record["attributes"] == {"type": sobject}
             rid = record.get("Id") or f"006NEW{n:012d}"
             if fail and rid in fail:
                 code, message, fields = fail[rid]
@@ -69,7 +71,7 @@ def test_per_record_errors_come_back_as_results(
     )
 
 
-def test_push_updates_reports_failures_and_goes_on(
+def test_the_writer_reports_each_failure_and_goes_on(
     client: OrgClient, org: responses.RequestsMock
 ) -> None:
     records = _opps(250)
@@ -79,14 +81,17 @@ def test_push_updates_reports_failures_and_goes_on(
     }
     org.add_callback(responses.PATCH, COLLECTIONS, callback=_echo(fail))
     progress: list[int] = []
+    writer = Writer(client, concurrency=1, progress=lambda done, _total: progress.append(done))
+    job = WriteJob("Opportunity", "update", records, [r["Id"] for r in records])
     with capture_logs() as logs:
-        report = push_updates(client, "Opportunity", records, on_batch=progress.append)
-    assert (report.attempted, report.succeeded, report.calls) == (250, 248, 2)
-    assert [(f.record_id, f.index, f.code) for f in report.failed] == [
+        written = writer.write([job])
+    assert (written.attempted, len(written.landed)) == (250, 248)
+    assert len(calls_to(org, "/composite/")) == 2
+    assert [(f.record_id, f.index, f.code) for f in written.failures] == [
         (records[5]["Id"], 5, "UNABLE_TO_LOCK_ROW"),
-        (records[230]["Id"], 230, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
+        (records[230]["Id"], 30, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),  # 2nd call
     ]
-    assert report.failed[1].fields == ("Type",)
+    assert written.failures[1].fields == ("Type",)
     assert progress == [200, 250]
     logged = [e for e in logs if e["event"] == "salesforce.record_failed"]
     assert [(e["record_id"], e["sobject"], e["code"]) for e in logged] == [
@@ -95,10 +100,29 @@ def test_push_updates_reports_failures_and_goes_on(
     ]
 
 
-def test_push_creates_posts_typed_records(client: OrgClient, org: responses.RequestsMock) -> None:
-    org.add_callback(responses.POST, COLLECTIONS, callback=_echo())
-    report = push_creates(client, "Opportunity", [{"Name": "A"}, {"Name": "B"}])
-    assert (report.succeeded, report.failed, report.calls) == (2, (), 1)
+def test_the_writer_upserts_by_key_and_names_results_by_the_callers_refs(
+    client: OrgClient, org: responses.RequestsMock
+) -> None:
+    upsert_url = f"{COLLECTIONS}/Task/RoE_Key__c"
+    org.add_callback(responses.PATCH, upsert_url, callback=_echo(sobject="Task"))
+    tasks = [{"RoE_Key__c": f"k{n}", "Subject": "s"} for n in range(3)]
+    written = Writer(client).write(
+        [WriteJob("Task", "upsert", tasks, ["k0", "k1", "k2"], key_field="RoE_Key__c")]
+    )
+    assert sorted(written.landed) == ["k0", "k1", "k2"] and not written.failures
+    assert len(calls_to(org, "/composite/")) == 1
+
+
+def test_a_stop_request_ends_the_writer_between_waves(
+    client: OrgClient, org: responses.RequestsMock
+) -> None:
+    org.add_callback(responses.PATCH, COLLECTIONS, callback=_echo())
+    asked = iter([False, True])
+    writer = Writer(client, concurrency=2, should_stop=lambda: next(asked))
+    records = _opps(1000)  # five calls: a wave of two lands, then the stop
+    written = writer.write([WriteJob("Opportunity", "update", records, [r["Id"] for r in records])])
+    assert written.interrupted and len(written.landed) == 400
+    assert len(calls_to(org, "/composite/")) == 2
 
 
 def test_a_failed_chunk_is_retried_and_then_succeeds(

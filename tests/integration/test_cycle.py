@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -94,7 +93,8 @@ def test_server_unavailable_is_retried(server: SandboxServer, run_cycle: RunCycl
     server.faults.fail_next(503, "SERVER_UNAVAILABLE", times=2, kind="query")
     report = run_cycle()
     assert report.outcome == "success"
-    assert server.calls["query"] == 3 + 2  # three objects, two refused attempts
+    # three objects, the violation Tasks a new store adopts, two refused attempts
+    assert server.calls["query"] == 3 + 1 + 2
 
 
 def test_request_limit_exceeded_stops_cleanly(
@@ -143,7 +143,8 @@ def test_budget_guard_reads_but_skips_writes_below_the_reserve(
     assert held.plan.total > 0 and held.written == 0 and held.tasks_opened == 0
     assert writes(server) == 0 and server.calls.get("collections_upsert", 0) == 0
     assert runtime.store.watermarks() == {}  # nothing committed: the next cycle redoes it
-    assert json.loads(runtime.store.get_fact("api_budget") or "{}")["holding"] is True
+    (run,) = runtime.store.recent_runs(1)
+    assert run.budget_hold is True and run.api_used and run.api_max == 100_000
 
     runtime_reserve = Cycle(
         runtime.client,

@@ -143,7 +143,7 @@ def test_a_second_instance_on_the_same_store_is_refused(
         env={**daemon.env, "SYNCD_ADMIN_PORT": "0"},
     )
     assert second.returncode == 1
-    assert "another `syncd run` is active" in second.stderr
+    assert "another syncd is working on" in second.stderr
     daemon.stop()
     assert daemon.proc.returncode == 0
 

@@ -11,6 +11,7 @@ from syncd.engine.domain import Status
 from syncd.sandbox import SandboxServer
 from syncd.sandbox.dataset import Dataset, demo_dataset
 from syncd.service.runtime import Runtime
+from syncd.store.store import Store
 from syncd.sync.cycle import CycleReport
 
 pytestmark = pytest.mark.integration
@@ -71,9 +72,10 @@ def test_E05_restoring_the_partner_closes_the_task_and_comp_stays_withheld(
 def test_E08_a_repeat_after_resolution_opens_a_second_task(
     server: SandboxServer, run_cycle: RunCycle
 ) -> None:
-    deal = displaced_deal(run_cycle())
+    first = run_cycle()
+    deal = displaced_deal(first)
     original = server.org.get("Opportunity", deal)["RoE_Partner__c"]
-    protected = run_cycle().decisions.opportunities[deal].protected_partner_id
+    protected = first.decisions.opportunities[deal].protected_partner_id
     server.org.update("Opportunity", deal, {"RoE_Partner__c": protected})
     run_cycle()
     server.org.update("Opportunity", deal, {"RoE_Partner__c": original})
@@ -84,14 +86,18 @@ def test_E08_a_repeat_after_resolution_opens_a_second_task(
     assert tasks[1][0].endswith(":2")
 
 
-def test_crash_between_task_creation_and_ledger_commit_never_duplicates(
+def _kill_commit(runtime: Runtime, patched: pytest.MonkeyPatch) -> None:
+    def killed(_commit: object) -> None:
+        raise KeyboardInterrupt("process killed after the Task upserts, before the commit")
+
+    patched.setattr(runtime.store, "commit_cycle", killed)
+
+
+def test_a_cycle_killed_before_its_commit_never_duplicates_a_task(
     server: SandboxServer, run_cycle: RunCycle, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def killed(_entries: object) -> None:
-        raise KeyboardInterrupt("process killed after the Task upsert")
-
     with monkeypatch.context() as patched:
-        patched.setattr(runtime.store, "save_ledger", killed)
+        _kill_commit(runtime, patched)
         with pytest.raises(KeyboardInterrupt):
             run_cycle()
     created = roe_tasks(server)
@@ -100,8 +106,61 @@ def test_crash_between_task_creation_and_ledger_commit_never_duplicates(
 
     report = run_cycle()
     assert len(roe_tasks(server)) == len(created)
-    assert report.tasks_opened == len(created)  # the upsert found them by key
+    assert (report.tasks_opened, report.tasks_adopted) == (0, len(created))  # found by key
     assert {e.task_id for e in runtime.store.ledger()} == {t["Id"] for t in created}
+
+
+def test_E14_tasks_of_a_killed_cycle_are_closed_when_the_deals_are_fixed_first(
+    server: SandboxServer, run_cycle: RunCycle, runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
+    today: datetime,
+) -> None:  # fmt: skip
+    ids = demo_ids(today)
+    run_cycle()  # a committed cycle first: the store knows the org's Tasks from here on
+    deal = _new_poach(server, ids, ids.id("user.alice"), 1)
+    with monkeypatch.context() as patched:
+        _kill_commit(runtime, patched)
+        with pytest.raises(KeyboardInterrupt):
+            run_cycle()
+    (orphan,) = [t for t in roe_tasks(server) if t["WhatId"] == deal]
+    # The deal is fixed before the rerun: a partner manager owns it with the partner on it.
+    fixed = {"OwnerId": ids.id("user.paula"), "RoE_Partner__c": ids.id("p.northwind")}
+    server.org.update("Opportunity", deal, fixed)
+    before = len(roe_tasks(server))
+    server.reset_calls()
+    rerun = run_cycle()
+    assert (rerun.tasks_adopted, rerun.tasks_opened, rerun.tasks_closed) == (1, 0, 1)
+    assert server.org.get("Task", orphan["Id"])["Status"] == "Completed"
+    assert len(roe_tasks(server)) == before  # none duplicated, none left open
+    assert server.calls["composite"] == 1  # the Tasks came back in the one change read
+
+
+def test_E13_a_lost_store_leaves_a_completed_task_as_the_manager_left_it(
+    server: SandboxServer, run_cycle: RunCycle, runtime: Runtime, today: datetime
+) -> None:
+    ids = demo_ids(today)
+    run_cycle()
+    deal = ids.id("opp.direct_on_partner")  # S03, still standing
+    (task,) = [t for t in roe_tasks(server) if t["WhatId"] == deal]
+    note = "Spoke with Bob on Tuesday; he will hand the deal to Northwind."
+    server.org.update("Task", task["Id"], {"Status": "Completed", "Description": note})
+    lost = runtime.store.sqlite_path
+    assert lost is not None
+    runtime.store.close()
+    for path in lost.parent.glob(lost.name + "*"):
+        path.unlink()  # the state store is gone
+    runtime.store = Store(runtime.store.url)
+    tasks_before = len(roe_tasks(server))
+    for _ in range(2):
+        report = run_cycle()
+        assert report.tasks_opened == 0
+        kept = server.org.get("Task", task["Id"])
+        assert kept["Status"] == "Completed" and kept["Description"] == note
+    assert len(roe_tasks(server)) == tasks_before
+    assert report.tasks_adopted == 0  # adopted once, by the first cycle
+    (entry,) = [e for e in runtime.store.ledger(open_only=True) if e.opportunity_id == deal]
+    assert (
+        entry.task_closed and server.org.get("Opportunity", deal)["RoE_Comp_Eligible__c"] is False
+    )
 
 
 def test_inactive_manager_sends_the_task_to_channel_ops(
@@ -121,22 +180,95 @@ def demo_ids(today: datetime) -> Dataset:
     return demo_dataset(today.date())
 
 
-def test_E01_E02_E03_a_repeat_offender_climbs_the_ladder(
+def _new_poach(server: SandboxServer, ids: Dataset, rep: str, n: int) -> str:
+    """A direct rep opens a deal on a partner-led account with no partner (S03)."""
+    return server.org.create(
+        "Opportunity",
+        {
+            "Name": f"Soylent — New Poach {n}",
+            "AccountId": ids.id("c.soylent"),
+            "OwnerId": rep,
+            "StageName": "Prospecting",
+            "CloseDate": "2027-03-31",
+            "Type": "New Business",
+            "LeadSource": "Web",
+        },
+    )
+
+
+def test_E10_E11_E01_E02_E03_the_ladder_climbs_one_new_offence_at_a_time(
     server: SandboxServer, run_cycle: RunCycle, runtime: Runtime, today: datetime
 ) -> None:
     ids = demo_ids(today)
     bob, vp, chief = ids.id("user.bob"), ids.id("user.vp"), ids.id("user.chief")
     run_cycle()
     tasks = {t["Id"]: t for t in roe_tasks(server)}
-    bobs = [e for e in runtime.store.ledger(rep_id=bob)]
-    ladder = sorted(
-        (e.level, tasks[e.task_id or ""]["OwnerId"], tasks[e.task_id or ""]["Priority"])
-        for e in bobs
-    )
-    assert ladder == [(1, vp, "Normal"), (2, vp, "High"), (3, chief, "High")]
-    for entry in bobs:
-        record = server.org.get("Opportunity", entry.opportunity_id)
-        assert record["RoE_Comp_Eligible__c"] is False
+
+    def ladder(entries: list) -> list[tuple[int, str, str]]:
+        return sorted((e.level, tasks[e.task_id]["OwnerId"], tasks[e.task_id]["Priority"])
+                      for e in entries)  # fmt: skip
+
+    day_one = runtime.store.ledger(rep_id=bob)
+    assert len(day_one) == 3 and ladder(day_one) == [(1, vp, "Normal")] * 3  # E10
+    for entry in day_one:
+        assert server.org.get("Opportunity", entry.opportunity_id)["RoE_Comp_Eligible__c"] is False
+    climbed = []
+    for n in (1, 2, 3):
+        deal = _new_poach(server, ids, bob, n)
+        run_cycle()
+        tasks = {t["Id"]: t for t in roe_tasks(server)}
+        (entry,) = [e for e in runtime.store.ledger(rep_id=bob) if e.opportunity_id == deal]
+        climbed += ladder([entry])
+    assert climbed == [(2, vp, "High"), (3, chief, "High"), (3, chief, "High")]  # E11
+
+
+def test_S31_an_approved_exception_exempts_the_deal_and_closes_both_tasks(
+    server: SandboxServer, run_cycle: RunCycle, runtime: Runtime, today: datetime
+) -> None:
+    ids = demo_ids(today)
+    deal, bob = ids.id("opp.direct_on_partner"), ids.id("user.bob")
+    run_cycle()
+    request = {"RoE_Exception_Requested__c": True, "RoE_Exception_Reason__c": "Customer asked"}
+    server.org.update("Opportunity", deal, request, by=bob)
+    requested = run_cycle()
+    assert requested.decisions.opportunities[deal].status is Status.REVIEW
+    record = server.org.get("Opportunity", deal)
+    assert record["RoE_Status__c"] == "Review" and record["RoE_Comp_Eligible__c"] is False
+    open_tasks = [t for t in roe_tasks(server) if t["WhatId"] == deal and not t["IsClosed"]]
+    assert sorted(t["RoE_Key__c"].split(":")[1] for t in open_tasks) == [
+        "DIRECT_ON_PARTNER_ACCOUNT", "EXCEPTION_REQUESTED"]  # fmt: skip  # E15
+    decision = {"RoE_Exception_Decision__c": "Approved",
+                "RoE_Exception_Decision_Reason__c": "joint deal"}  # fmt: skip
+    server.org.update("Opportunity", deal, decision, by=ids.id("user.ops"))
+    approved = run_cycle()
+    assert approved.tasks_closed == 2
+    record = server.org.get("Opportunity", deal)
+    assert record["RoE_Status__c"] == "Exempt" and record["RoE_Comp_Eligible__c"] is True
+    for task in (t for t in roe_tasks(server) if t["WhatId"] == deal):
+        assert task["Status"] == "Completed" and "joint deal" in task["Description"]
+        assert "Decided by Priya Raman (Channel Operations)" in task["Description"]
+
+
+def test_S32_a_rejected_exception_clears_the_box_and_keeps_the_violation(
+    server: SandboxServer, run_cycle: RunCycle, runtime: Runtime, today: datetime
+) -> None:
+    ids = demo_ids(today)
+    deal = ids.id("opp.direct_on_partner")
+    run_cycle()
+    server.org.update("Opportunity", deal, {"RoE_Exception_Requested__c": True})
+    run_cycle()
+    server.org.update("Opportunity", deal, {"RoE_Exception_Decision__c": "Rejected",
+                                            "RoE_Exception_Decision_Reason__c": "no"})  # fmt: skip
+    rejected = run_cycle()
+    assert rejected.tasks_closed == 1
+    record = server.org.get("Opportunity", deal)
+    assert record["RoE_Exception_Requested__c"] is False  # syncd cleared the box
+    assert record["RoE_Status__c"] == "Violation" and record["RoE_Comp_Eligible__c"] is False
+    assert "EXCEPTION_REJECTED" in (record["RoE_Reason__c"] or "")
+    by_code = {t["RoE_Key__c"].split(":")[1]: t for t in roe_tasks(server) if t["WhatId"] == deal}
+    assert by_code["EXCEPTION_REQUESTED"]["Status"] == "Completed"
+    assert by_code["DIRECT_ON_PARTNER_ACCOUNT"]["Status"] == "Not Started"
+    assert run_cycle().written == 0  # the cleared box's echo changes nothing more
 
 
 def test_E06_reowning_to_a_partner_manager_with_the_partner_releases_comp(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -209,3 +210,29 @@ def test_a_database_that_cannot_be_reached_is_a_config_error(store_url: str) -> 
         unreachable = store_url.rsplit("/", 1)[0] + "/no_such_database"
     with pytest.raises(ConfigError, match="cannot open the state database"):
         Store(unreachable)
+
+
+def test_the_default_store_is_sqlite_in_the_state_dir(tmp_path: Path) -> None:
+    store = Store.open(None, tmp_path / "state")
+    store.close()
+    assert (tmp_path / "state" / "syncd.db").exists()
+    assert store.location.startswith("sqlite:///")
+
+
+def test_a_reading_command_refuses_a_state_dir_without_a_database(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no state database at"):
+        Store.open_existing(None, tmp_path / "nothing-here")
+    assert not (tmp_path / "nothing-here").exists()  # and creates nothing
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("nonsense://", "not a usable SQLAlchemy URL"),
+        ("postgresql+nodriver://u:hunter2@db/x", "not a usable SQLAlchemy URL"),
+    ],
+)
+def test_a_bad_database_url_is_a_config_error_that_never_echoes_it(url: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=says) as raised:
+        Store(url)
+    assert "hunter2" not in str(raised.value)

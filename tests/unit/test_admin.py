@@ -13,6 +13,7 @@ from syncd.service.admin import AdminContext, admin_app
 from syncd.service.http import ThreadedServer
 from syncd.service.metrics import Metrics
 from syncd.sfid import make_id
+from syncd.store.commit import RunFinish
 from syncd.store.store import Store
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -53,16 +54,16 @@ def test_health_and_readiness_follow_the_last_successful_cycle(store: Store, wok
         assert requests.get(url(server, "/healthz"), timeout=5).status_code == 200
         assert requests.get(url(server, "/readyz"), timeout=5).status_code == 503
         store.start_run("r1", "full", NOW - timedelta(minutes=3), "v1")
-        store.finish_run("r1", outcome="success", finished_at=NOW - timedelta(minutes=2))
+        store.finish_run(RunFinish("r1", "success", NOW - timedelta(minutes=2)))
         assert requests.get(url(server, "/readyz"), timeout=5).status_code == 200
         store.start_run("r0", "full", NOW - timedelta(hours=2), "v1")
-        store.finish_run("r0", outcome="failed", finished_at=NOW - timedelta(minutes=1))
+        store.finish_run(RunFinish("r0", "failed", NOW - timedelta(minutes=1)))
         assert requests.get(url(server, "/readyz"), timeout=5).status_code == 200
 
 
 def test_readiness_expires_after_three_intervals(store: Store, woken) -> None:
     store.start_run("r1", "full", NOW - timedelta(minutes=10), "v1")
-    store.finish_run("r1", outcome="success", finished_at=NOW - timedelta(seconds=181))
+    store.finish_run(RunFinish("r1", "success", NOW - timedelta(seconds=181)))
     with serve(store, woken) as server:
         assert requests.get(url(server, "/readyz"), timeout=5).status_code == 503
 

@@ -9,6 +9,7 @@ from syncd.engine.domain import (
     OpportunityDecision,
     Status,
 )
+from syncd.engine.enforcement import Hold
 from syncd.sync.mapping import load_mapping
 from syncd.sync.plan import TEXT_LIMIT, plan_writes, same_value
 
@@ -82,9 +83,18 @@ def test_echo_of_own_writes_converges_to_nothing(mapping) -> None:
     assert plan_writes(decisions(), echoed, mapping).total == 0
 
 
-def test_sticky_compensation_hold_overrides_engine(mapping) -> None:
-    plan = plan_writes(decisions(), {}, mapping, comp_holds=[OPP])
-    assert plan.opportunities[0].values["RoE_Comp_Eligible__c"] is False
+def test_the_ledgers_hold_overrides_the_engine_and_keeps_the_remedy(mapping) -> None:
+    held = {OPP: Hold(remedy="referral fee 100.00 to P1")}
+    plan = plan_writes(decisions(), {}, mapping, holds=held)
+    values = plan.opportunities[0].values
+    assert values["RoE_Comp_Eligible__c"] is False
+    assert values["RoE_Remedy__c"] == "referral fee 100.00 to P1"
+
+
+def test_a_rejected_exception_request_box_is_cleared(mapping) -> None:
+    box = mapping.opportunity.read.exception_requested
+    plan = plan_writes(decisions(), {}, mapping, opportunity_extras={OPP: {box: False}})
+    assert plan.opportunities[0].values[box] is False
 
 
 def test_long_text_is_clipped_to_the_field_length(mapping) -> None:
