@@ -63,7 +63,7 @@ def cell(value: Any) -> str:
     if isinstance(value, str):
         if value == NULL:
             raise ValueError(f"the text {NULL!r} means null in Bulk API 2.0 and cannot be written")
-        return value
+        return str.__str__(value)  # a str enum's value, as JSON would send it
     raise ValueError(f"a {type(value).__name__} cannot be written to a Salesforce field")
 
 
@@ -118,15 +118,16 @@ def chunks(
     writer = csv.writer(sink, lineterminator="\n")
     writer.writerow(header)
     head = sink.line
-    size, start, lines = len(head.encode()), 0, [head]
+    head_size = len(head.encode())
+    size, start, lines = head_size, 0, [head]
     for index, record in enumerate(records):
         writer.writerow(row(record, header, index))
         length = len(sink.line.encode())
-        if len(head.encode()) + length > max_bytes:
+        if head_size + length > max_bytes:
             raise ValueError(f"record #{index} alone is larger than an upload ({max_bytes} bytes)")
         if size + length > max_bytes:
             yield Chunk(start, index, "".join(lines))
-            size, start, lines = len(head.encode()), index, [head]
+            size, start, lines = head_size, index, [head]
         lines.append(sink.line)
         size += length
     if len(lines) > 1:

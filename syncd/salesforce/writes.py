@@ -83,6 +83,12 @@ def call_bound(count: int, api: Api, jobs: int = 1) -> int:
     return 5 * jobs  # create, upload, close, one poll, one results file
 
 
+def lowest_bound(count: int, jobs: int = 1) -> int:
+    """The fewest calls any of the three APIs can write ``count`` records in."""
+    apis: tuple[Api, ...] = ("collections", "composite", "bulk")
+    return min(call_bound(count, api, jobs) for api in apis)
+
+
 def write_records(
     client: OrgClient,
     sobject: str,
@@ -215,6 +221,7 @@ __all__ = [
     "call_bound",
     "choose",
     "composite_collections",
+    "lowest_bound",
     "subresponse_exception",
     "write_records",
 ]

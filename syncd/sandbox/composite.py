@@ -1,11 +1,13 @@
 """``composite``: up to 25 subrequests in one call, later ones referring to earlier results.
 
 Subrequests go through the same dispatcher as top-level calls (one API call in all, as
-in Salesforce), sObject Collections writes included; at most 5 of them may be queries or
-Collections, as Salesforce allows. References such as ``@{newAccount.id}`` or ``@{q.records[0].Id}`` are
+in Salesforce). References such as ``@{newAccount.id}`` or ``@{q.records[0].Id}`` are
 resolved against earlier results. ``allOrNone`` true stops at the first failure and
 marks the remaining subrequests PROCESSING_HALTED; writes already made are not undone
 (a documented gap of the sandbox: syncd never sends allOrNone composites).
+
+sObject Collections writes may be subrequests too (five Collections of 200 records write
+1,000 in one call); at most 5 subrequests may be queries or Collections, as in Salesforce.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from datetime import UTC, date, datetime, timedelta, timezone
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -320,6 +321,10 @@ def test_polls_back_off_by_the_growth_factor_up_to_the_cap(
 # -- CSV -------------------------------------------------------------------------------------
 
 
+class Lead(StrEnum):
+    PARTNER = "Partner"
+
+
 def test_values_are_encoded_exactly() -> None:
     moment = datetime(2026, 12, 1, 10, 30, 5, 123456, tzinfo=timezone(timedelta(hours=1)))
     assert [cell(v) for v in (None, "", True, False, 7, 1e16, 0.1, 12500.5)] == [
@@ -335,6 +340,7 @@ def test_values_are_encoded_exactly() -> None:
     assert cell(date(2026, 12, 1)) == "2026-12-01"
     assert cell(moment) == "2026-12-01T09:30:05.123Z"
     assert cell('Line 1\n"Line 2", with a comma') == 'Line 1\n"Line 2", with a comma'
+    assert type(cell(Lead.PARTNER)) is str and cell(Lead.PARTNER) == "Partner"
     for bad in (datetime(2026, 12, 1), float("nan"), [1], "#N/A"):
         with pytest.raises(ValueError):
             cell(bad)

@@ -17,6 +17,7 @@ from syncd.salesforce.writes import (
     COMPOSITE_RECORDS,
     call_bound,
     choose,
+    lowest_bound,
     write_records,
 )
 from syncd.sfid import make_id
@@ -109,6 +110,11 @@ def test_without_a_threshold_bulk_is_never_chosen() -> None:
 )
 def test_the_call_bound_of_each_api(count: int, api: Any, bound: int) -> None:
     assert call_bound(count, api) == bound
+
+
+@pytest.mark.parametrize(("count", "bound"), [(0, 0), (150, 1), (2000, 2), (5000, 5), (10**6, 5)])
+def test_the_lowest_bound_takes_the_cheapest_api(count: int, bound: int) -> None:
+    assert lowest_bound(count) == bound
 
 
 # -- each path, call by call ----------------------------------------------------------------
