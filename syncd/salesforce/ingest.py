@@ -188,21 +188,10 @@ def _wait(
     sleep: Callable[[float], None],
 ) -> Mapping[str, Any]:
     """The job's info once it ended; past the deadline it is aborted (counts unknown)."""
-    retrying = tenacity.Retrying(
-        retry=tenacity.retry_if_result(lambda info: _state(info) not in _ENDED),
-        wait=tenacity.wait_exponential(
-            multiplier=options.poll_seconds,
-            exp_base=options.poll_growth,
-            max=options.max_poll_seconds,
-        ),
-        stop=tenacity.stop_after_attempt(options.max_polls)
-        | tenacity.stop_after_delay(options.timeout_seconds),
-        sleep=sleep,
-        retry_error_callback=lambda state: None,  # out of polls: handled below, not raised
-    )
     client = partial(_client, sobject=job.sobject)
     status = f"bulk status {sub.job_id}"
-    info = retrying(lambda: call(status, lambda sf: client(sf).get_job(sub.job_id, False)))
+    poll = _poller(options, sleep)
+    info = poll(lambda: call(status, lambda sf: client(sf).get_job(sub.job_id, False)))
     if info is None:
         _abort(call, client, sub)
         sub.state, sub.timed_out = "Aborted", True
@@ -221,6 +210,22 @@ def _wait(
         failed=info.get("numberRecordsFailed"),
     )
     return info
+
+
+def _poller(options: IngestOptions, sleep: Callable[[float], None]) -> tenacity.Retrying:
+    """Ask again until the job has ended, backing off; None once polls or time run out."""
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_result(lambda info: _state(info) not in _ENDED),
+        wait=tenacity.wait_exponential(
+            multiplier=options.poll_seconds,
+            exp_base=options.poll_growth,
+            max=options.max_poll_seconds,
+        ),
+        stop=tenacity.stop_after_attempt(options.max_polls)
+        | tenacity.stop_after_delay(options.timeout_seconds),
+        sleep=sleep,
+        retry_error_callback=lambda state: None,
+    )
 
 
 def _abort(
