@@ -21,7 +21,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
 from syncd.errors import FatalSyncError
-from syncd.salesforce import bulk
+from syncd.salesforce import bulk, ingest
 from syncd.salesforce.auth import Token, build_salesforce, obtain_token
 from syncd.salesforce.config import SalesforceSettings
 from syncd.salesforce.errors import classify, is_invalid_session
@@ -278,6 +278,15 @@ class OrgClient:
             body = self._call(operation, partial(_restful, path=path, method=method, json=payload))
             results.extend(_results(body, start, len(chunk), operation))
         return results
+
+    def bulk_ingest(
+        self,
+        job: ingest.WriteJob,
+        records: Sequence[Mapping[str, Any]],
+        options: ingest.IngestOptions = ingest.IngestOptions(),  # noqa: B008  # frozen
+    ) -> list[RecordResult]:
+        """Write through Bulk API 2.0 ingest jobs; one result per record (see ingest.py)."""
+        return ingest.run(self._call, job, records, options)
 
     # -- composite -----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from syncd.sandbox.bulk import BulkJobs
+from syncd.sandbox.bulk_ingest import IngestJobs, ingest_kind
 from syncd.sandbox.composite import run_composite
 from syncd.sandbox.org import SandboxOrg
 from syncd.sandbox.reply import NOT_FOUND, Call, Reply, fail
@@ -58,6 +59,8 @@ def call_kind(method: str, path: str) -> str:
 
 
 def _bulk_kind(method: str, parts: list[str]) -> str:
+    if parts[:1] == ["ingest"]:
+        return ingest_kind(method, parts[1:])
     if parts[:1] != ["query"]:
         return "other"
     if len(parts) == 1:
@@ -88,6 +91,7 @@ class Api:
         self._cursor_count = 0
         self._lock = threading.Lock()
         self.bulk = BulkJobs(org, lambda: self.today() if self.today else None)
+        self.ingest = IngestJobs(org, lambda record_id: self.forced(record_id))
         # Wired by the server: per-record faults, and API usage for limits/.
         self.forced: Callable[[str], str | None] = lambda record_id: None
         self.used: Callable[[], int] = lambda: 0
@@ -122,7 +126,7 @@ class Api:
         if head == "limits" and method == "GET":
             return self.limits
         if head == "jobs":
-            return self.bulk.route(method, parts[1:])
+            return self.bulk.route(method, parts[1:]) or self.ingest.route(method, parts[1:])
         if head == "composite" and len(parts) == 1 and method == "POST":
             return self.composite
         if head == "composite" and parts[1:2] == ["sobjects"]:

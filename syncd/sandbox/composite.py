@@ -5,6 +5,9 @@ in Salesforce). References such as ``@{newAccount.id}`` or ``@{q.records[0].Id}`
 resolved against earlier results. ``allOrNone`` true stops at the first failure and
 marks the remaining subrequests PROCESSING_HALTED; writes already made are not undone
 (a documented gap of the sandbox: syncd never sends allOrNone composites).
+
+sObject Collections writes may be subrequests too (five Collections of 200 records write
+1,000 in one call); at most 5 subrequests may be queries or Collections, as in Salesforce.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from syncd.sandbox.reply import Call, Reply, fail
 
 MAX_SUBREQUESTS = 25
+MAX_QUERY_OR_COLLECTIONS = 5  # Salesforce's limit inside one composite request
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])+)\}")
 _DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<rest>.*)$")
 
@@ -28,6 +32,9 @@ def run_composite(dispatch: Callable[[Call], Reply], call: Call) -> Reply:
     subrequests = body["compositeRequest"]
     if not 0 < len(subrequests) <= MAX_SUBREQUESTS:
         return fail(400, "INVALID_BATCH_REQUEST", "composite takes 1 to 25 subrequests")
+    if sum(_is_query_or_collections(sub) for sub in subrequests) > MAX_QUERY_OR_COLLECTIONS:
+        message = "composite takes at most 5 query or sObject Collections subrequests"
+        return fail(400, "INVALID_BATCH_REQUEST", message)
     all_or_none = bool(body.get("allOrNone", False))
     results: dict[str, Any] = {}
     responses: list[dict[str, Any]] = []
@@ -57,7 +64,7 @@ def _one(dispatch: Callable[[Call], Reply], sub: Any, results: dict[str, Any]) -
     if match is None:
         return fail(400, "INVALID_BATCH_REQUEST", f"unsupported subrequest url {url}")
     segments = [p for p in match["rest"].split("/") if p]
-    if segments[:1] == ["composite"]:
+    if segments[:1] == ["composite"] and segments[1:2] != ["sobjects"]:  # Collections may
         return fail(400, "INVALID_BATCH_REQUEST", "composite cannot nest composite calls")
     return dispatch(
         Call(
@@ -68,6 +75,13 @@ def _one(dispatch: Callable[[Call], Reply], sub: Any, results: dict[str, Any]) -
             body,
         )
     )
+
+
+def _is_query_or_collections(sub: Any) -> bool:
+    url = str(sub.get("url", "")) if isinstance(sub, dict) else ""
+    match = _DATA.match(urlsplit(url).path)
+    rest = match["rest"] if match else ""
+    return rest.split("/")[0] in ("query", "queryAll") or rest.startswith("composite/sobjects")
 
 
 def _resolve(value: Any, results: dict[str, Any]) -> Any:

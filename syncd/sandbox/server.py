@@ -30,6 +30,7 @@ from starlette.routing import Route
 from syncd.salesforce.config import SalesforceSettings
 from syncd.sandbox.api import DAILY_MAX, Api, call_kind
 from syncd.sandbox.bulk import BulkJobs
+from syncd.sandbox.bulk_ingest import IngestJobs
 from syncd.sandbox.faults import Faults
 from syncd.sandbox.oauth import Credentials, TokenIssuer
 from syncd.sandbox.org import SandboxOrg
@@ -91,9 +92,9 @@ class SandboxApp:
         if kind != "versions" and not self.issuer.valid(request.headers.get("authorization")):
             return self._json(401, _UNAUTHORIZED, kind)
         try:
-            payload = json.loads(body) if body else None
+            payload = _payload(body, request.headers.get("content-type", ""))
         except ValueError:
-            reply = Reply(400, [{"message": "malformed JSON", "errorCode": "JSON_PARSER_ERROR"}])
+            reply = Reply(400, [{"message": "malformed body", "errorCode": "JSON_PARSER_ERROR"}])
         else:
             headers = {k.lower(): v for k, v in request.headers.items()}
             reply = self.api.handle(method, path, dict(request.query_params), payload, headers)
@@ -110,6 +111,13 @@ class SandboxApp:
         if isinstance(body, str):  # Bulk 2.0 results are CSV; the reply names its type
             return Response(body, status_code=status, headers=merged)
         return JSONResponse(body, status_code=status, headers=merged)
+
+
+def _payload(body: bytes, content_type: str) -> Any:
+    """JSON, or the text of a CSV upload (Bulk 2.0 ingest); ValueError when malformed."""
+    if content_type.lower().startswith("text/csv"):
+        return body.decode("utf-8")
+    return json.loads(body) if body else None
 
 
 class SandboxServer:
@@ -146,6 +154,11 @@ class SandboxServer:
     def bulk(self) -> BulkJobs:
         """Bulk 2.0 query jobs, with the knobs tests turn (polls_in_progress, fail_with)."""
         return self._app.api.bulk
+
+    @property
+    def ingest(self) -> IngestJobs:
+        """Bulk 2.0 ingest jobs, with their knobs (polls_in_progress, fail_with, ...)."""
+        return self._app.api.ingest
 
     @property
     def calls(self) -> Counter[str]:
