@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     api_reserve_percent: float = Field(default=20.0, ge=0, le=100)
     # Full reads of objects with more rows than this go through Bulk API 2.0.
     bulk_threshold: int = Field(default=50_000, ge=0)
-    # sObject Collections calls in flight at once while writing (1 = one after another).
+    # Writes of more records of an object than this go through a Bulk API 2.0 ingest job.
+    bulk_write_threshold: int = Field(default=5_000, ge=201)
+    # Write calls in flight at once (1 = one after another).
     write_concurrency: int = Field(default=4, ge=1, le=16)
     # Incremental reads start this long before each watermark (late-committing writes).
     overlap_seconds: int = Field(default=300, ge=0)

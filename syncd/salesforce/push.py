@@ -1,8 +1,10 @@
 """The one push path: every record syncd writes — flags, Task opens, Task closes — goes here.
 
-Writes are batched (200 records per sObject Collections call), up to ``concurrency``
-calls in flight, in waves: between waves a stop request is honoured; within one, results
-are taken in the order given, so what reaches the store never depends on thread timing.
+Each object's records go out through the API their number calls for (Collections, a
+Composite of Collections, or a Bulk API 2.0 ingest job: ``syncd.salesforce.writes``), up
+to ``concurrency`` calls in flight, in waves: between waves a stop request is honoured;
+within one, results are taken in the order given, so what reaches the store never depends
+on thread timing.
 Every record gets its own result: a record Salesforce refuses (validation rule, row lock,
 bad picklist value) is logged once with its error code and handed back; it never stops the
 other records. Request-level failures are the client's business (retry, or a classified
@@ -18,10 +20,16 @@ from typing import Any, Literal
 
 import structlog
 
-from syncd.salesforce.client import COLLECTION_SIZE, OrgClient
+from syncd.salesforce.client import OrgClient
+from syncd.salesforce.ingest import BulkIngestError
 from syncd.salesforce.results import RecordResult
+from syncd.salesforce.writes import COMPOSITE_RECORDS, choose, write_records
 
 log = structlog.get_logger("syncd.salesforce")
+
+# Bulk API 2.0 from here: below it a Composite of Collections needs at most 5 calls
+# (1,000 records each), the least one Bulk job costs (create, upload, close, poll, results).
+BULK_WRITE_THRESHOLD = 5_000
 
 Operation = Literal["update", "upsert"]
 
@@ -85,53 +93,72 @@ class Written:
 
 @dataclass(frozen=True)
 class Writer:
+    """Writes jobs through the API their size calls for (``syncd.salesforce.writes``).
+
+    Up to ``bulk_threshold`` records of an object go out in Composite requests of
+    Collections (1,000 records a call; 200 or fewer: one Collections call), up to
+    ``concurrency`` calls in flight; more go in one Bulk API 2.0 ingest job.
+    """
+
     client: OrgClient
     concurrency: int = 4
     should_stop: Callable[[], bool] = lambda: False
     progress: Callable[[int, int], None] = lambda done, total: None
+    bulk_threshold: int | None = BULK_WRITE_THRESHOLD
 
     def write(self, jobs: Sequence[WriteJob]) -> Written:
-        batches = [batch for job in jobs for batch in _batches(job)]
+        units = [unit for job in jobs for unit in self._units(job)]
         total = sum(len(job.records) for job in jobs)
         out = Written()
         width = max(1, self.concurrency)
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="syncd-write") as pool:
-            for start in range(0, len(batches), width):
+            for start in range(0, len(units), width):
                 if self.should_stop():
                     log.warning("writer.stop_requested", remaining=total - out.attempted)
                     out.interrupted = True
                     return out
-                wave = batches[start : start + width]
-                for batch, results in zip(wave, pool.map(self._send, wave), strict=True):
-                    _collect(out, batch, results)
+                wave = units[start : start + width]
+                for unit, results in zip(wave, pool.map(self._send, wave), strict=True):
+                    _collect(out, unit, results)
                 self.progress(out.attempted, total)
         return out
 
-    def _send(self, batch: WriteJob) -> list[RecordResult]:
-        if batch.operation == "upsert":
-            assert batch.key_field is not None
-            return self.client.upsert(batch.sobject, batch.key_field, batch.records)
-        return self.client.update(batch.sobject, batch.records)
+    def _units(self, job: WriteJob) -> list[WriteJob]:
+        """A Bulk job takes all of an object's records; smaller sets split per call."""
+        size = len(job.records)
+        if choose(size, self.bulk_threshold) == "bulk":
+            return [job]
+        return [
+            WriteJob(
+                job.sobject,
+                job.operation,
+                job.records[start : start + COMPOSITE_RECORDS],
+                job.refs[start : start + COMPOSITE_RECORDS],
+                job.key_field,
+            )
+            for start in range(0, size, COMPOSITE_RECORDS)
+        ]
+
+    def _send(self, unit: WriteJob) -> list[RecordResult]:
+        try:
+            return write_records(
+                self.client,
+                unit.sobject,
+                unit.records,
+                operation=unit.operation,
+                external_id=unit.key_field,
+                bulk_threshold=self.bulk_threshold,
+            )
+        except BulkIngestError as exc:  # every record has its result: failures retry later
+            log.warning("writer.bulk_job_incomplete", sobject=unit.sobject, error=str(exc))
+            return list(exc.results)
 
 
-def _batches(job: WriteJob) -> list[WriteJob]:
-    return [
-        WriteJob(
-            job.sobject,
-            job.operation,
-            job.records[start : start + COLLECTION_SIZE],
-            job.refs[start : start + COLLECTION_SIZE],
-            job.key_field,
-        )
-        for start in range(0, len(job.records), COLLECTION_SIZE)
-    ]
-
-
-def _collect(out: Written, batch: WriteJob, results: Sequence[RecordResult]) -> None:
+def _collect(out: Written, unit: WriteJob, results: Sequence[RecordResult]) -> None:
     for result in results:
-        ref = batch.refs[result.index]
+        ref = unit.refs[result.index]
         if result.success:
             out.landed[ref] = result
         else:
-            out.failures.append(failed_record(batch.sobject, ref, result))
+            out.failures.append(failed_record(unit.sobject, ref, result))
             out.failed_refs.add(ref)

@@ -62,7 +62,8 @@ NOT_WRITING = frozenset({"dry-run", "budget-hold"})  # outcomes that wrote nothi
 class CycleOptions:
     api_reserve_percent: float = 20.0  # below this share of the daily allowance: no writes
     bulk_threshold: int = 50_000  # full reads of bigger objects use Bulk API 2.0
-    write_concurrency: int = 4  # collection calls in flight at once
+    write_concurrency: int = 4  # write calls in flight at once
+    bulk_write_threshold: int = 5_000  # writes of more records go through Bulk API 2.0
     overlap: timedelta = timedelta(minutes=5)  # re-read before each watermark
 
     @classmethod
@@ -71,6 +72,7 @@ class CycleOptions:
             api_reserve_percent=settings.api_reserve_percent,
             bulk_threshold=settings.bulk_threshold,
             write_concurrency=settings.write_concurrency,
+            bulk_write_threshold=settings.bulk_write_threshold,
             overlap=timedelta(seconds=settings.overlap_seconds),
         )
 
@@ -459,6 +461,7 @@ class Cycle:
         return Writer(
             self.client,
             concurrency=self.options.write_concurrency,
+            bulk_threshold=self.options.bulk_write_threshold,
             should_stop=self.should_stop,
             progress=lambda done, _all: self.progress.update("push", done, total),
         )

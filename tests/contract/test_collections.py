@@ -74,10 +74,10 @@ def test_per_record_errors_come_back_as_results(
 def test_the_writer_reports_each_failure_and_goes_on(
     client: OrgClient, org: responses.RequestsMock
 ) -> None:
-    records = _opps(250)
+    records = _opps(150)
     fail = {
         records[5]["Id"]: ("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access", []),
-        records[230]["Id"]: ("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "bad value", ["Type"]),
+        records[130]["Id"]: ("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "bad value", ["Type"]),
     }
     org.add_callback(responses.PATCH, COLLECTIONS, callback=_echo(fail))
     progress: list[int] = []
@@ -85,18 +85,18 @@ def test_the_writer_reports_each_failure_and_goes_on(
     job = WriteJob("Opportunity", "update", records, [r["Id"] for r in records])
     with capture_logs() as logs:
         written = writer.write([job])
-    assert (written.attempted, len(written.landed)) == (250, 248)
-    assert len(calls_to(org, "/composite/")) == 2
+    assert (written.attempted, len(written.landed)) == (150, 148)
+    assert len(calls_to(org, "/composite/")) == 1  # 200 or fewer: one Collections call
     assert [(f.record_id, f.index, f.code) for f in written.failures] == [
         (records[5]["Id"], 5, "UNABLE_TO_LOCK_ROW"),
-        (records[230]["Id"], 30, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),  # 2nd call
+        (records[130]["Id"], 130, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
     ]
     assert written.failures[1].fields == ("Type",)
-    assert progress == [200, 250]
+    assert progress == [150]
     logged = [e for e in logs if e["event"] == "salesforce.record_failed"]
     assert [(e["record_id"], e["sobject"], e["code"]) for e in logged] == [
         (records[5]["Id"], "Opportunity", "UNABLE_TO_LOCK_ROW"),
-        (records[230]["Id"], "Opportunity", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
+        (records[130]["Id"], "Opportunity", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
     ]
 
 
@@ -119,9 +119,13 @@ def test_a_stop_request_ends_the_writer_between_waves(
     org.add_callback(responses.PATCH, COLLECTIONS, callback=_echo())
     asked = iter([False, True])
     writer = Writer(client, concurrency=2, should_stop=lambda: next(asked))
-    records = _opps(1000)  # five calls: a wave of two lands, then the stop
-    written = writer.write([WriteJob("Opportunity", "update", records, [r["Id"] for r in records])])
-    assert written.interrupted and len(written.landed) == 400
+    records = _opps(300)  # three jobs, a call each: a wave of two lands, then the stop
+    jobs = [
+        WriteJob("Opportunity", "update", part, [r["Id"] for r in part])
+        for part in (records[:100], records[100:200], records[200:])
+    ]
+    written = writer.write(jobs)
+    assert written.interrupted and len(written.landed) == 200
     assert len(calls_to(org, "/composite/")) == 2
 
 

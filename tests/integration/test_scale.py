@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from syncd.salesforce import OrgClient
+from syncd.salesforce.writes import call_bound, choose
 from syncd.sandbox import SandboxOrg, serve_sandbox
 from syncd.sandbox.dataset import synthetic_dataset
 from syncd.service.runtime import open_runtime
@@ -50,15 +51,14 @@ def test_5000_opportunities_sync_at_the_lower_bound(big_server, tmp_path: Path) 
         # a page per 2,000 records of each object (a query that finds nothing is one page:
         # the violation Tasks a new store adopts)
         queries = sum(max(1, ceil_div(n, 2000)) for n in report.read.values())
-        collections = ceil_div(len(report.plan.accounts), 200) + ceil_div(
-            len(report.plan.opportunities), 200
-        )
+        # each object's writes through the API their number calls for (1,000 records a
+        # Composite of Collections below the Bulk threshold): the true lower bound
+        writes = [len(report.plan.accounts), len(report.plan.opportunities), report.tasks_opened]
+        bound = sum(call_bound(n, choose(n, options.bulk_write_threshold)) for n in writes)
         calls = big_server.calls
         assert calls["query"] + calls.get("query_more", 0) == queries
-        assert calls["collections_update"] == collections
-        tasks = ceil_div(report.tasks_opened, 200)  # new violation Tasks, upserted by key
-        assert calls["collections_upsert"] == tasks
-        assert big_server.api_calls() == queries + collections + tasks
+        assert calls["composite"] == bound == 1 + 5 + 1
+        assert big_server.api_calls() == queries + bound
         assert report.written == report.plan.total > 4000
 
         time.sleep(2)  # the org's Date header has whole seconds
