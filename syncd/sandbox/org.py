@@ -246,8 +246,11 @@ class SandboxOrg:
     ) -> Result:
         value = values.get(key)
         existing = self._unique[(obj.name, key)].get(value) if value not in (None, "") else None
+        code = forced(str(value)) if existing is None and value not in (None, "") else None
         if value in (None, ""):
             result = failed(None, [error("REQUIRED_FIELD_MISSING", f"missing {key}", [key])])
+        elif code:  # a fault armed for this key: the create is refused (a validation rule)
+            result = failed(None, [fault_error(code, str(value))])
         elif existing is None:
             result = self._create_one(obj, values, forced)
         else:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from syncd.sandbox import SandboxServer
+from syncd.store.lock import InstanceLock
 from syncd.store.store import Store
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -116,3 +117,25 @@ def test_run_cycles_then_stops_on_sigterm(server: SandboxServer, tmp_path: Path)
     assert proc.returncode == 0, err
     assert "daemon.stopped" in err
     assert server.client_secret not in out + err
+
+
+@pytest.mark.parametrize("command", [["sync"], ["resync", "--full", "--now"]])
+def test_a_one_off_cycle_refuses_while_another_syncd_holds_the_store(
+    server: SandboxServer, tmp_path: Path, command: list[str]
+) -> None:
+    state = tmp_path / "state"
+    store = Store.open(None, state)
+    lock = InstanceLock(store)
+    lock.acquire()  # as a running `syncd run` does
+    try:
+        server.reset_calls()
+        done = subprocess.run(
+            [*SYNCD, *command], capture_output=True, text=True, timeout=60,
+            env=env_for(server, state),
+        )  # fmt: skip
+    finally:
+        lock.release()
+        store.close()
+    assert done.returncode == 1
+    assert "another syncd is working on" in done.stderr and "Traceback" not in done.stderr
+    assert server.api_calls() == 0  # nothing read, nothing written

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import certifi
 import pytest
 
-from syncd.errors import ApiLimitExceeded
+from syncd.errors import ApiLimitExceeded, FatalSyncError
 from syncd.sandbox import SandboxServer
 from syncd.sandbox.dataset import demo_dataset, demo_landmarks
+from syncd.sandbox.org import ORG_ID
 from syncd.service.runtime import Runtime
 from syncd.sync.cycle import Cycle, CycleOptions, CycleReport
 
@@ -184,3 +185,42 @@ def test_explain_offline_and_online_agree_and_name_the_fields(
     fields = {f["name"]: f["salesforce_field"] for f in doc["facts"]}
     assert fields["opportunity.partner_id"] == "Opportunity.RoE_Partner__c"
     assert any(r["rule"] == "deal_registration" and r["applied"] for r in doc["rules"])
+
+
+def test_one_clock_per_cycle_a_cycle_at_23_59_58_still_redecides_after_midnight(
+    server: SandboxServer, runtime: Runtime, today: datetime
+) -> None:
+    ids = demo_dataset(today.date())
+    deal = ids.id("opp.registered_dropped")  # Northwind's registration protects it today
+    day = today.date()
+    last_valid = (day - timedelta(days=90)).isoformat()  # valid through today, not tomorrow
+    server.org.update("Opportunity", deal, {"RoE_Registration_Approved_Date__c": last_valid})
+    ticks = iter(
+        datetime(day.year, day.month, day.day, 23, 59, 58, tzinfo=UTC) + timedelta(seconds=2 * n)
+        for n in range(1000)
+    )  # time moves on every read
+    cycle = Cycle(runtime.client, runtime.store, runtime.mapping, runtime.policy,
+                  clock=lambda: next(ticks))  # fmt: skip
+    before = cycle.run()
+    assert runtime.store.cycle_state().evaluated_on == day  # the day it decided on
+    assert {v.code for v in before.decisions.opportunities[deal].violations} == {
+        "PARTNER_DISPLACED"
+    }
+    after = cycle.run()  # the next tick is past midnight: a new day re-decides everything
+    assert after.mode == "incremental" and after.evaluated == before.evaluated
+    decision = after.decisions.opportunities[deal]
+    assert {v.code for v in decision.violations} == {"DIRECT_ON_PARTNER_ACCOUNT"}
+    assert "DEAL_REG_EXPIRED" in decision.reasons
+    assert server.org.get("Opportunity", deal)["RoE_Protected_Partner__c"] is None
+
+
+def test_a_store_bound_to_another_org_refuses_before_reading(
+    server: SandboxServer, run_cycle: RunCycle, runtime: Runtime
+) -> None:
+    run_cycle()
+    assert runtime.store.cycle_state().org_id == ORG_ID
+    runtime.store.bind_org("00D000000000999AAA")
+    server.reset_calls()
+    with pytest.raises(FatalSyncError, match="belongs to org 00D000000000999AAA"):
+        run_cycle()
+    assert server.api_calls() == 0

@@ -318,3 +318,25 @@ def test_S25_the_displaced_partner_is_owed_a_referral_fee(
     story = server.org.get("Opportunity", ids.id("opp.story_displaced"))
     assert story["RoE_Remedy__c"] == "referral fee 48000.00 to Northwind Solutions"
     assert story["RoE_Comp_Eligible__c"] is False and story["RoE_Status__c"] == "Violation"
+
+
+def test_refused_task_writes_are_committed_per_record_and_retried_until_they_land(
+    server: SandboxServer, run_cycle: RunCycle, runtime: Runtime, today: datetime
+) -> None:
+    ids = demo_ids(today)
+    refused = f"{ids.id('opp.direct_on_partner')}:DIRECT_ON_PARTNER_ACCOUNT:1"
+    server.faults.fail_records([refused], "FIELD_CUSTOM_VALIDATION_EXCEPTION", times=2)
+    first = run_cycle()
+    assert first.outcome == "partial"  # the flags and the other Tasks landed and are kept
+    assert [f.record_id for f in first.failures] == [refused]
+    (entry,) = runtime.store.ledger(keys=[refused])
+    assert entry.task_id is None and entry.level == 1  # recorded, its Task to be retried
+    assert runtime.store.watermarks()  # committed: the next cycle does not start over
+    second = run_cycle()
+    assert second.mode == "incremental" and second.outcome == "partial"
+    third = run_cycle()
+    assert third.outcome == "success" and third.tasks_opened == 1
+    (entry,) = runtime.store.ledger(keys=[refused])
+    assert entry.task_id and entry.level == 1 and entry.owner_id == ids.id("user.vp")
+    assert len([t for t in roe_tasks(server) if t["RoE_Key__c"] == refused]) == 1
+    assert run_cycle().tasks_opened == 0
