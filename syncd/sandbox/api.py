@@ -105,6 +105,8 @@ class Api:
             if path.rstrip("/") == "/services/data":
                 return Reply(200, self.versions())
             return Reply(404, NOT_FOUND)
+        if match["version"] not in API_VERSIONS:  # as Salesforce: a version it does not serve
+            return Reply(404, NOT_FOUND)
         parts = [p for p in (match["rest"] or "").split("/") if p]
         call = Call(method, match["version"], parts, params, body, headers or {})
         return self.dispatch(call)

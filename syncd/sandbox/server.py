@@ -40,6 +40,8 @@ from syncd.service.http import ThreadedServer, quiet_config, tcp_socket
 log = structlog.get_logger("syncd.sandbox")
 
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"]
+# Salesforce meters neither logins nor GET /services/data/ (no Sforce-Limit-Info on it).
+UNMETERED = frozenset({"token", "versions"})
 _UNAUTHORIZED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
 
@@ -68,7 +70,7 @@ class SandboxApp:
     def _count(self, kind: str) -> int:
         with self._lock:
             self.calls[kind] += 1
-            if kind not in ("token", "versions"):
+            if kind not in UNMETERED:
                 self._used += 1
             return self._used
 
@@ -103,7 +105,7 @@ class SandboxApp:
         self, status: int, body: Any, kind: str, headers: dict[str, str] | None = None
     ) -> Response:
         merged = dict(headers or {})
-        if kind != "versions":
+        if kind not in UNMETERED:
             merged["Sforce-Limit-Info"] = f"api-usage={self.used()}/{DAILY_MAX}"
         if status == 204 or body is None:
             return Response(status_code=status, headers=merged)
@@ -156,9 +158,9 @@ class SandboxServer:
             self._app.calls.clear()
 
     def api_calls(self) -> int:
-        """Calls that count against the API allocation (logins do not)."""
+        """Calls that count against the API allocation (logins and the version list do not)."""
         with self._app._lock:
-            return sum(n for kind, n in self._app.calls.items() if kind != "token")
+            return sum(n for kind, n in self._app.calls.items() if kind not in UNMETERED)
 
     def salesforce_settings(self) -> SalesforceSettings:
         """How syncd connects to this org: client credentials, trusting the local CA."""
