@@ -301,7 +301,7 @@ class OrgClient:
         if body is None:  # a 204, or an empty body: simple-salesforce hands back None
             raise self._malformed(operation, "no per-record results")
         if not isinstance(body, list) or len(body) != expected:
-            got = f"{len(body)} results" if isinstance(body, list) else type(body).__name__
+            got = f"{len(body)} results" if isinstance(body, list) else "no list of results"
             raise self._malformed(operation, f"{got} for {expected} records")
         if not all(isinstance(item, dict) for item in body):
             raise self._malformed(operation, "per-record results that are not objects")

@@ -152,7 +152,13 @@ def error_codes(exc: BaseException) -> list[str]:
 
 
 def error_code(exc: BaseException) -> str:
-    """A short code for logs: Salesforce's errorCode, else ``HTTP_<status>``, else the type."""
+    """A short code for logs: Salesforce's errorCode, else ``HTTP_<status>``, else the type.
+
+    A classified error gives the code of the Salesforce error behind it, if there is one.
+    """
+    cause = exc.__cause__
+    if isinstance(exc, SyncdError) and cause is not None and error_codes(cause):
+        return error_codes(cause)[0]
     codes = error_codes(exc)
     if codes:
         return codes[0]
