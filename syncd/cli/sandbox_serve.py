@@ -8,7 +8,7 @@ from datetime import date
 from syncd.cli.base import console
 from syncd.sandbox import SandboxOrg
 from syncd.sandbox.dataset import demo_dataset, synthetic_dataset
-from syncd.sandbox.server import Access
+from syncd.sandbox.foreground import Access
 
 SYNTHETIC_SEED = 1  # the same N gives the same org, run after run
 

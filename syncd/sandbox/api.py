@@ -15,6 +15,7 @@ from typing import Any
 
 from syncd.sandbox.bulk import BulkJobs
 from syncd.sandbox.composite import run_composite
+from syncd.sandbox.faults import Refusal
 from syncd.sandbox.org import SandboxOrg
 from syncd.sandbox.reply import NOT_FOUND, Call, Reply, fail
 from syncd.sandbox.rows import sobject_call
@@ -88,8 +89,9 @@ class Api:
         self._cursor_count = 0
         self._lock = threading.Lock()
         self.bulk = BulkJobs(org, lambda: self.today() if self.today else None)
-        # Wired by the server: per-record faults, and API usage for limits/.
+        # Wired by the server: per-record and sub-request faults, and usage for limits/.
         self.forced: Callable[[str], str | None] = lambda record_id: None
+        self.sub_fault: Callable[[], Refusal | None] = lambda: None
         self.used: Callable[[], int] = lambda: 0
 
     def handle(
@@ -208,7 +210,11 @@ class Api:
         return collections_call(self.org, call, self.forced)
 
     def composite(self, call: Call) -> Reply:
-        return run_composite(self.dispatch, call)
+        return run_composite(self.dispatch, call, self._sub_fault)
+
+    def _sub_fault(self) -> Reply | None:
+        refusal = self.sub_fault()
+        return Reply(refusal.status, refusal.body()) if refusal is not None else None
 
 
 def _with_attributes(sobject: str, version: str, row: dict[str, Any]) -> dict[str, Any]:

@@ -3,23 +3,20 @@
 Every request is counted by kind (tests assert on the counts), may be delayed or refused
 by an armed fault, must carry a token the token endpoint issued, and is answered with
 ``Sforce-Limit-Info: api-usage=used/max`` like Salesforce. ``serve_sandbox`` runs the
-server in a daemon thread for tests and the demo; ``run_forever`` in the foreground for
-``syncd sandbox serve``.
+server in a daemon thread for tests and the demo (``foreground.run_forever`` runs it in
+the foreground for ``syncd sandbox serve``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import structlog
@@ -38,7 +35,8 @@ from syncd.sandbox.oauth import Credentials, TokenIssuer
 from syncd.sandbox.org import SandboxOrg
 from syncd.sandbox.reply import Reply
 from syncd.sandbox.tls import CertPaths, ensure_certificates
-from syncd.service.http import PromptServer, ThreadedServer, quiet_config, tcp_socket
+from syncd.sandbox.transport_faults import cut, with_handshake_faults
+from syncd.service.http import ThreadedServer, quiet_config, tcp_socket
 
 log = structlog.get_logger("syncd.sandbox")
 
@@ -57,6 +55,8 @@ class SandboxApp:
         self.faults = Faults(on_expire=self.issuer.expire_all)
         self.api = Api(org)
         self.api.forced = self.faults.record_fault
+        self.api.sub_fault = self.faults.sub_response
+        self.api.bulk.job_fault = self.faults.bulk_job_error
         self.api.used = self.used
         self.calls: Counter[str] = Counter()
         self._used = 0  # API usage as Salesforce reports it: never reset by reset_calls
@@ -65,6 +65,16 @@ class SandboxApp:
         self.app = Starlette(
             routes=[Route("/{path:path}", self.endpoint, methods=_METHODS)],
         )
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The ASGI app: a call the fault campaign resets is counted, then cut unanswered."""
+        if scope["type"] == "http":
+            kind = call_kind(scope["method"], scope["path"])
+            if self.faults.resets(kind):
+                self._count(kind)
+                if await cut(send):
+                    return
+        await self.app(scope, receive, send)
 
     def used(self) -> int:
         with self._lock:
@@ -184,7 +194,7 @@ class SandboxServer:
 
     def start(self, sock: socket.socket) -> None:
         """Serve on ``sock`` (which this server then owns and closes on stop)."""
-        self._runner = ThreadedServer(_config(self._app, self.certs), sock, "sandbox-org")
+        self._runner = ThreadedServer(uvicorn_config(self._app, self.certs), sock, "sandbox-org")
         self._runner.start()
 
     def stop(self) -> None:
@@ -193,15 +203,16 @@ class SandboxServer:
             self._runner = None
 
 
-def _config(app: SandboxApp, certs: CertPaths) -> uvicorn.Config:
-    return quiet_config(
-        app.app,
+def uvicorn_config(app: SandboxApp, certs: CertPaths) -> uvicorn.Config:
+    config = quiet_config(
+        app,
         ssl_certfile=str(certs.server_cert),
         ssl_keyfile=str(certs.server_key),
         http="h11",  # pure Python, always present
         ws="none",
         timeout_graceful_shutdown=1,
     )
+    return with_handshake_faults(config, app.faults.handshake_fails)
 
 
 @contextmanager
@@ -223,83 +234,3 @@ def serve_sandbox(
     finally:
         server.stop()
         sock.close()
-
-
-@dataclass(frozen=True)
-class Access:
-    """What a person needs to point syncd at a running sandbox (secrets included)."""
-
-    instance_url: str
-    ca_bundle: Path
-    client_id: str
-    client_secret: str = field(repr=False)
-    username: str
-    password: str = field(repr=False)
-
-    def environment(self) -> dict[str, str]:
-        """The SYNCD_* variables of a client-credentials connection to this sandbox."""
-        return {
-            "SYNCD_SALESFORCE__AUTH": "client_credentials",
-            "SYNCD_SALESFORCE__LOGIN_URL": self.instance_url,
-            "SYNCD_SALESFORCE__CLIENT_ID": self.client_id,
-            "SYNCD_SALESFORCE__CLIENT_SECRET": self.client_secret,
-            "SYNCD_SALESFORCE__CA_BUNDLE": str(self.ca_bundle.resolve()),
-        }
-
-
-def run_forever(
-    org: SandboxOrg,
-    host: str = "127.0.0.1",
-    port: int = 8443,
-    cert_dir: Path = Path(".syncd-sandbox"),
-    credentials: Credentials | None = None,
-    *,
-    latency: float = 0.0,
-    announce: Callable[[Access], None] | None = None,
-) -> None:
-    """Serve in the foreground until Ctrl-C or SIGTERM (``syncd sandbox serve``).
-
-    ``announce`` is told how to connect once the port is bound (the secret is a throwaway
-    one generated for this run; logs would redact it, so the caller prints it).
-    """
-    certs = ensure_certificates(cert_dir)
-    sock = tcp_socket(host, port)
-    bound = sock.getsockname()[1]
-    creds = credentials or Credentials()
-    app = SandboxApp(org, creds)
-    app.faults.latency(latency)
-    # The certificate names 127.0.0.1 and localhost; other hosts will fail verification.
-    app.instance_url = f"https://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{bound}"
-    access = Access(
-        app.instance_url, certs.ca_cert, creds.client_id, creds.client_secret,
-        creds.username, creds.password,
-    )  # fmt: skip
-
-    def listening() -> None:
-        log.info("sandbox.listening", url=app.instance_url, latency_seconds=latency)
-        if announce is not None:
-            announce(access)
-
-    try:
-        _ForegroundServer(_config(app, certs), listening).run(sockets=[sock])
-    finally:
-        sock.close()
-
-
-class _ForegroundServer(PromptServer):
-    """Says so once it accepts connections; Ctrl-C or SIGTERM end it with exit status 0
-    (uvicorn would re-raise the signal after shutting down)."""
-
-    def __init__(self, config: uvicorn.Config, listening: Callable[[], None]) -> None:
-        super().__init__(config)
-        self._listening = listening
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if not self.should_exit:
-            self._listening()
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.should_exit and sig == signal.SIGINT:
-            self.force_exit = True  # a second Ctrl-C stops waiting for connections
-        self.should_exit = True
