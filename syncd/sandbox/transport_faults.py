@@ -18,18 +18,25 @@ from typing import Any
 import uvicorn
 
 _RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
+_TURNS = 20
 
 
 async def cut(send: Callable[..., Any]) -> bool:
     """Reset the connection the ASGI ``send`` belongs to; False if it cannot be found."""
-    transport = getattr(getattr(send, "__self__", None), "transport", None)  # uvicorn's cycle
+    cycle = getattr(send, "__self__", None)  # uvicorn's RequestResponseCycle
+    transport = getattr(cycle, "transport", None)
     if not isinstance(transport, asyncio.Transport):
         return False
     raw = transport.get_extra_info("socket")
     if raw is not None:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
     transport.abort()
-    await asyncio.sleep(0)  # let uvicorn see the connection go before the app returns
+    # Let uvicorn see the connection go (TLS takes a few loop turns) before the app
+    # returns, or it reports an app that "returned without starting response".
+    for _ in range(_TURNS):
+        if getattr(cycle, "disconnected", True):
+            break
+        await asyncio.sleep(0)
     return True
 
 
