@@ -136,6 +136,11 @@ def _authenticated(client: OrgClient, report: CheckReport) -> bool:
         return False
     how = "the access token" if client.settings.auth == "token" else client.settings.auth
     report.notes.append(f"authenticated ({how}, proved by a call to limits/)")
+    served = client.api_versions
+    report.notes.append(
+        f"API version {client.settings.api_version} is served (the org serves "
+        f"{served[0]} to {served[-1]})"
+    )
     report.notes.append(f"API requests left today: {limits.daily_remaining} of {limits.daily_max}")
     return True
 

@@ -112,3 +112,4 @@ def test_the_demo_owners_pass(server: SandboxServer, mapping: FieldMapping) -> N
     check_org(client, mapping, report, _policy(**owners))
     assert report.problems == []
     assert "authenticated (client_credentials, proved by a call to limits/)" in report.notes
+    assert "API version 62.0 is served (the org serves 58.0 to 65.0)" in report.notes
