@@ -3,7 +3,9 @@
 Each kind draws from its own ``random.Random`` (seeded from the campaign seed and the
 kind's name), and draws only where it can strike: a kind's sequence of faults depends on
 the seed and on how many chances it had, never on the other kinds' rates, so a campaign
-run in the same order of calls is the same campaign. The server asks once per chance:
+run in the same order of calls is the same campaign (calls sent on several threads at
+once, as a cycle's writes are, may take their chances in another order). The server
+asks once per chance:
 
 - every data API call (not logins, not the version list): ``reset`` (the connection is
   cut, unanswered), ``server_error`` (503 SERVER_UNAVAILABLE or 500 UNKNOWN_EXCEPTION),
