@@ -1,8 +1,10 @@
 """`syncd check`: is this deployment able to run? Every problem found, not just the first.
 
-Validates the settings, mapping and rules files; authenticates; describes Account,
-Opportunity, User and Task; and checks each mapped field exists, has a compatible type,
-and is readable (or writable, for the fields syncd writes) by the integration user.
+Validates the settings, mapping and rules files; authenticates and proves it with a
+real call (a given access token is otherwise never tried before the first cycle);
+describes Account, Opportunity, User and Task; checks each mapped field exists, has a
+compatible type, and is readable (or writable, for the fields syncd writes) by the
+integration user; and checks the owners the rules file names are active users (E12).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncd.engine.policy import load_policy
-from syncd.errors import SyncdError
+from syncd.engine.policy import Owners, Policy, load_policy
+from syncd.errors import AuthenticationError, SyncdError
 from syncd.salesforce import OrgClient
+from syncd.salesforce.soql import identifier, select, soql_format
 from syncd.settings import Settings
 from syncd.sync.mapping import FieldMapping, load_mapping
 
@@ -70,8 +73,14 @@ class _Wanted:
     write: bool
 
 
-def check_files(settings: Settings, report: CheckReport) -> FieldMapping | None:
-    mapping = None
+@dataclass(frozen=True)
+class CheckedFiles:
+    mapping: FieldMapping | None
+    policy: Policy | None
+
+
+def check_files(settings: Settings, report: CheckReport) -> CheckedFiles:
+    mapping = policy = None
     try:
         mapping = load_mapping(settings.mapping_file)
         report.notes.append(f"mapping {settings.mapping_file}: valid")
@@ -82,16 +91,14 @@ def check_files(settings: Settings, report: CheckReport) -> FieldMapping | None:
         report.notes.append(f"rules {settings.rules_file}: valid (version {policy.version})")
     except SyncdError as exc:
         report.problems.append(str(exc))
-    return mapping
+    return CheckedFiles(mapping, policy)
 
 
-def check_org(client: OrgClient, mapping: FieldMapping, report: CheckReport) -> None:
-    try:
-        client.connect()
-    except SyncdError as exc:
-        report.problems.append(f"cannot authenticate: {exc}")
+def check_org(
+    client: OrgClient, mapping: FieldMapping, report: CheckReport, policy: Policy | None = None
+) -> None:
+    if not _authenticated(client, report):
         return
-    report.notes.append("authenticated")
     sections = {
         "account": (mapping.account.sobject, mapping.account),
         "opportunity": (mapping.opportunity.sobject, mapping.opportunity),
@@ -111,13 +118,56 @@ def check_org(client: OrgClient, mapping: FieldMapping, report: CheckReport) -> 
                 f"{mapping.task.sobject}.{key} must be an External ID (unique) field: "
                 "syncd upserts violation Tasks by it"
             )
+    if policy is not None:
+        _check_owners(client, mapping, policy.owners, report)
+
+
+def _authenticated(client: OrgClient, report: CheckReport) -> bool:
+    """Log in and prove the session with a real call (limits/, which the report wants
+    anyway): in token mode nothing else would try the token before the first cycle."""
     try:
+        client.connect()
         limits = client.limits()
-        report.notes.append(
-            f"API requests left today: {limits.daily_remaining} of {limits.daily_max}"
-        )
+    except AuthenticationError as exc:
+        report.problems.append(f"cannot authenticate: {exc}")
+        return False
     except SyncdError as exc:
-        report.problems.append(f"cannot read API limits: {exc}")
+        report.problems.append(f"cannot reach the org: {exc}")
+        return False
+    how = "the access token" if client.settings.auth == "token" else client.settings.auth
+    report.notes.append(f"authenticated ({how}, proved by a call to limits/)")
+    served = client.api_versions
+    report.notes.append(
+        f"API version {client.settings.api_version} is served (the org serves "
+        f"{served[0]} to {served[-1]})"
+    )
+    report.notes.append(f"API requests left today: {limits.daily_remaining} of {limits.daily_max}")
+    return True
+
+
+def _check_owners(
+    client: OrgClient, mapping: FieldMapping, owners: Owners, report: CheckReport
+) -> None:
+    """Each owner the rules file names must be an active user: one query for all of them."""
+    named = {name: uid for name, uid in owners.model_dump().items() if uid}
+    if not named:
+        return
+    user, key = mapping.user, identifier(mapping.user.read.id)
+    soql = select(
+        user.sobject,
+        [key, user.read.is_active],
+        where=soql_format(f"{key} IN {{}}", sorted(set(named.values()))),
+    )
+    try:
+        found = {str(r[key]): r.get(user.read.is_active) for r in client.query(soql)}
+    except SyncdError as exc:
+        report.problems.append(f"cannot look up the owners in the rules file: {exc}")
+        return
+    for name, uid in named.items():
+        if uid not in found:
+            report.problems.append(f"owners.{name} in the rules file: no User {uid} in the org")
+        elif found[uid] is not True:
+            report.problems.append(f"owners.{name} in the rules file: User {uid} is inactive")
 
 
 def _describe(client: OrgClient, sobject: str, report: CheckReport) -> dict[str, Any] | None:

@@ -21,14 +21,14 @@ def check(config: ConfigOption = None) -> None:
 
     report = CheckReport()
     settings = setup(config)
-    mapping = check_files(settings, report)
+    files = check_files(settings, report)
     if settings.salesforce is None:
         try:
             settings.require_salesforce()
         except SyncdError as exc:
             report.problems.append(str(exc))
-    elif mapping is not None:
-        check_org(OrgClient(settings.salesforce), mapping, report)
+    elif files.mapping is not None:
+        check_org(OrgClient(settings.salesforce), files.mapping, report, files.policy)
     for note in report.notes:
         console.print(f"[green]ok[/green]  {note}", highlight=False)
     for problem in report.problems:
@@ -65,13 +65,26 @@ def sandbox_serve(
         Path, typer.Option(help="Where the local CA and server certificate are kept.")
     ] = Path(".syncd-sandbox"),
     empty: Annotated[bool, typer.Option("--empty", help="Start with no records.")] = False,
+    synthetic: Annotated[
+        int | None,
+        typer.Option(min=0, help="Load a synthetic org of this many deals instead of the demo."),
+    ] = None,
+    latency: Annotated[
+        float, typer.Option(min=0, help="Delay every call by this many milliseconds.")
+    ] = 0.0,
 ) -> None:
-    """Serve the sandbox org (seeded with the demo dataset) until Ctrl-C."""
-    from syncd.sandbox import SandboxOrg, run_forever
-    from syncd.sandbox.dataset import demo_dataset
+    """Serve the sandbox org (the demo dataset by default) until Ctrl-C; print how to
+    connect syncd to it."""
+    from syncd.cli.sandbox_serve import load_org, print_access
+    from syncd.sandbox import run_forever
 
     configure_logging("auto", "info")
-    org = SandboxOrg()
-    if not empty:
-        org.load(demo_dataset(datetime.now(UTC).date()))
-    run_forever(org, host=host, port=port, cert_dir=cert_dir)
+    org = load_org(empty=empty, synthetic=synthetic, today=datetime.now(UTC).date())
+    run_forever(
+        org,
+        host=host,
+        port=port,
+        cert_dir=cert_dir,
+        latency=latency / 1000,
+        announce=print_access,
+    )

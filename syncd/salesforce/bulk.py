@@ -11,6 +11,11 @@ CSV carries no types, so values are typed from the object's describe: booleans b
 empty cells ``None`` and everything else ``str``. Datetimes are rewritten from Bulk's
 ``...000Z`` to REST's ``...000+0000`` so a record read by Bulk is byte-for-byte the record
 REST would have given (the mirror and watermarks compare them as strings).
+
+Results pages are fetched here, not by the library's ``get_query_results``: it reads a
+missing ``Sforce-Locator`` as "last page" (silently dropping the rest of the result) and
+a missing ``Sforce-NumberOfRecords`` as a bare KeyError. Salesforce always sends both
+(the locator is ``null`` on the last page), so an answer without them is refused.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.bulk2 import Operation, _Bulk2Client
+from simple_salesforce.util import call_salesforce
 
 from syncd.errors import FatalSyncError, RetriableError
 from syncd.salesforce.soql import identifier
@@ -39,6 +46,8 @@ _FROM = re.compile(r"\bFROM\s+([A-Za-z][A-Za-z0-9_]*)", re.IGNORECASE)
 _INTEGERS = frozenset({"int", "long"})
 _FLOATS = frozenset({"double", "currency", "percent"})
 _DONE, _FAILED = "JobComplete", frozenset({"Failed", "Aborted"})
+_WAITING = frozenset({"UploadComplete", "InProgress", "Open"})
+LOCATOR, RECORD_COUNT = "Sforce-Locator", "Sforce-NumberOfRecords"
 
 
 class BulkJobFailed(FatalSyncError):
@@ -116,8 +125,44 @@ def _client(sf: Salesforce, sobject: str) -> _Bulk2Client:
     return getattr(sf.bulk2, sobject)._client
 
 
-def _results(sf: Salesforce, *, sobject: str, job_id: str, locator: str, size: int) -> Any:
-    return _client(sf, sobject).get_query_results(job_id, locator, size)
+def _results(
+    sf: Salesforce, *, sobject: str, job_id: str, locator: str, size: int
+) -> dict[str, Any]:
+    client = _client(sf, sobject)
+    params: dict[str, Any] = {"maxRecords": size}
+    if locator:
+        params["locator"] = locator
+    response = call_salesforce(
+        url=f"{client.bulk2_url}query/{job_id}/results",
+        method="GET",
+        session=client.session,
+        headers={**client.headers, "Accept": "text/csv"},
+        params=params,
+    )
+    return results_page(response, job_id)
+
+
+def results_page(response: requests.Response, job_id: str) -> dict[str, Any]:
+    """locator (empty on the last page), number_of_records and the CSV text of a page."""
+    missing = [name for name in (LOCATOR, RECORD_COUNT) if name not in response.headers]
+    if missing:
+        raise LookupError(f"results of Bulk query job {job_id} without {', '.join(missing)}")
+    count, locator = response.headers[RECORD_COUNT], response.headers[LOCATOR]
+    if not count.isdigit():
+        raise ValueError(f"results of Bulk query job {job_id} with {RECORD_COUNT}: {count!r}")
+    return {
+        "locator": "" if locator == "null" else locator,
+        "number_of_records": int(count),
+        "records": response.content.decode("utf-8").replace("\x00", ""),
+    }
+
+
+def _status(sf: Salesforce, *, sobject: str, job_id: str) -> Mapping[str, Any]:
+    info = _client(sf, sobject).get_job(job_id, True)
+    state = info.get("state") if isinstance(info, Mapping) else None
+    if state not in _WAITING | _FAILED | {_DONE}:
+        raise ValueError(f"Bulk query job {job_id} reports the state {state!r}")
+    return info  # type: ignore[no-any-return]
 
 
 def _create(call: Caller[Any], query: BulkQuery) -> str:
@@ -142,10 +187,8 @@ def _wait(
     deadline = clock() + query.timeout_seconds
     interval = query.poll_seconds
     while True:
-        info = call(
-            f"bulk status {job_id}", lambda sf: _client(sf, query.sobject).get_job(job_id, True)
-        )
-        state = str(info.get("state", "")) if isinstance(info, Mapping) else ""
+        info = call(f"bulk status {job_id}", partial(_status, sobject=query.sobject, job_id=job_id))
+        state = str(info["state"])
         if state == _DONE:
             return
         if state in _FAILED:

@@ -1,9 +1,10 @@
 """The org client: every Salesforce call syncd makes goes through ``OrgClient``.
 
-It authenticates lazily, retries the listed temporary failures (``retry.py``),
-re-authenticates once on an expired session, classifies every other failure in one
-place (``errors.py``), writes only through sObject Collections (≤ 200 records a call,
-``allOrNone=false``) and keeps count of the API calls it made, by kind.
+It authenticates lazily (checking once that the org serves the configured API version),
+retries the listed temporary failures (``retry.py``), re-authenticates on an expired
+session, classifies every other failure in one place (``errors.py``) — nothing but
+``syncd.errors`` leaves it —, writes only through sObject Collections (≤ 200 records a
+call, ``allOrNone=false``) and keeps count of the API calls it sent, by kind.
 """
 
 from __future__ import annotations
@@ -13,22 +14,21 @@ from datetime import datetime
 from functools import partial
 from types import MappingProxyType
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
-import requests
 import structlog
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
+from simple_salesforce.exceptions import SalesforceExpiredSession
 
-from syncd.errors import FatalSyncError
-from syncd.salesforce import bulk, ingest
+from syncd.errors import SyncdError
+from syncd.salesforce import bulk, endpoints, ingest
 from syncd.salesforce.auth import Token, build_salesforce, obtain_token
 from syncd.salesforce.config import SalesforceSettings
-from syncd.salesforce.errors import classify, is_invalid_session
+from syncd.salesforce.errors import MalformedAnswer, classify, is_invalid_session, malformed
 from syncd.salesforce.results import ApiLimits, ApiUsage, RecordFailure, RecordResult
 from syncd.salesforce.retry import RetryPolicy
-from syncd.salesforce.session import ApiMeter, SalesforceSession
+from syncd.salesforce.session import UNMETERED_KINDS, SalesforceSession
 from syncd.salesforce.soql import identifier
+from syncd.salesforce.versions import checked_versions
 
 __all__ = ["ApiLimits", "ApiUsage", "OrgClient", "RecordFailure", "RecordResult"]
 
@@ -38,6 +38,9 @@ T = TypeVar("T")
 COLLECTION_SIZE = 200  # sObject Collections maximum per request
 COMPOSITE_SIZE = 25  # Composite maximum subrequests
 PAGE_SIZES = range(200, 2001)  # Sforce-Query-Options batchSize bounds
+# A token refused right after a fresh login happens in a flaky org or behind a flaky
+# proxy; a revoked user or app fails at the login itself, so a few re-logins never loop.
+REAUTH_LIMIT = 3
 
 
 class OrgClient:
@@ -48,7 +51,7 @@ class OrgClient:
         settings: SalesforceSettings,
         *,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008  # frozen, so sharing it is safe
-        session: requests.Session | None = None,
+        session: SalesforceSession | None = None,
     ) -> None:
         self.settings = settings
         self.retry = retry
@@ -57,13 +60,10 @@ class OrgClient:
                 ca_bundle=settings.ca_bundle, timeout=settings.timeout_seconds
             )
         self._session = session
-        if isinstance(session, SalesforceSession):
-            self._meter = session.meter
-        else:
-            self._meter = ApiMeter()
-            self._meter.install(session)
+        self._meter = session.meter
         self._sf: Salesforce | None = None
         self._token: Token | None = None
+        self._versions: list[str] | None = None  # what the org serves, asked once per client
         self._field_types: dict[str, dict[str, str]] = {}  # describe per object, kept for life
 
     # -- connection ---------------------------------------------------------------
@@ -87,11 +87,22 @@ class OrgClient:
     def _authenticate(self) -> Salesforce:
         try:
             token = self.retry.call("auth", partial(obtain_token, self.settings, self._session))
-        except (SalesforceError, requests.RequestException) as exc:
+        except SyncdError:
+            raise
+        except Exception as exc:  # classify() names every kind
             raise classify(exc, f"login at {self.settings.login_url}") from exc
         log.info("salesforce.authenticated", auth=self.settings.auth, instance=token.instance_url)
         self._token = token
+        if self._versions is None:  # once per client: the org does not change its mind
+            self._versions = checked_versions(
+                self._session, self.retry, token.instance_url, self.settings.api_version
+            )
         return build_salesforce(self.settings, self._session, token)
+
+    @property
+    def api_versions(self) -> list[str]:
+        """The API versions the org serves (known after the first login)."""
+        return list(self._versions or ())
 
     def _connected(self) -> Salesforce:
         if self._sf is None:
@@ -99,20 +110,28 @@ class OrgClient:
         return self._sf
 
     def _call(self, operation: str, fn: Callable[[Salesforce], T]) -> T:
-        """Run one API call: retries per policy, one re-authentication, classified errors."""
-        reauthenticated = False
+        """Run one API call: retries per policy, re-authentication, classified errors."""
+        logins = 0
         while True:
             sf = self._connected()
             try:
                 return self.retry.call(operation, partial(fn, sf))
             except SalesforceExpiredSession as exc:
-                if reauthenticated or not is_invalid_session(exc) or self.settings.auth == "token":
+                if logins >= REAUTH_LIMIT or not self._may_reauthenticate(exc):
                     raise classify(exc, operation) from exc
-                reauthenticated = True
-                log.info("salesforce.reauthenticate", operation=operation)
+                logins += 1
+                log.info("salesforce.reauthenticate", operation=operation, attempt=logins)
                 self._sf = None
-            except (SalesforceError, requests.RequestException) as exc:
-                raise classify(exc, operation) from exc
+            except SyncdError:
+                raise
+            except Exception as exc:  # nothing but syncd errors leaves
+                raise classify(exc, operation, answered=self._session.last_answer()) from exc
+
+    def _may_reauthenticate(self, exc: SalesforceExpiredSession) -> bool:
+        return is_invalid_session(exc) and self.settings.auth != "token"
+
+    def _malformed(self, operation: str, what: str) -> MalformedAnswer:
+        return malformed(operation, self._session.last_answer(), what)
 
     # -- accounting ---------------------------------------------------------------
 
@@ -128,8 +147,10 @@ class OrgClient:
 
     @property
     def calls(self) -> Mapping[str, int]:
-        """API calls this client made, by kind (logins excluded: they cost no allocation)."""
-        return MappingProxyType({k: v for k, v in self._meter.counts.items() if k != "auth"})
+        """API calls this client sent, by kind. Logins and the version list are left out:
+        they cost none of the org's allocation (``session.UNMETERED_KINDS``)."""
+        counts = self._meter.counts.items()
+        return MappingProxyType({k: v for k, v in counts if k not in UNMETERED_KINDS})
 
     @property
     def auth_calls(self) -> int:
@@ -150,28 +171,31 @@ class OrgClient:
             if page_size not in PAGE_SIZES:
                 raise ValueError(f"page_size must be between 200 and 2000; got {page_size}")
             kwargs["headers"] = {"Sforce-Query-Options": f"batchSize={page_size}"}
-        result = self._call(
-            "query", lambda sf: sf.query(soql, include_deleted=include_deleted, **kwargs)
-        )
-        yield from self._pages_from(result, kwargs)
+        fetch = partial(endpoints.query, soql=soql, include_deleted=include_deleted, kwargs=kwargs)
+        yield from self._pages_from(self._call("query", fetch), kwargs)
 
-    def open_query(self, soql: str) -> tuple[int, Generator[list[dict[str, Any]], None, None]]:
+    def open_query(
+        self, soql: str, *, include_deleted: bool = False
+    ) -> tuple[int, Generator[list[dict[str, Any]], None, None]]:
         """Run the first call now: (totalSize, the pages). Lets a reader size a result."""
-        result = self._call("query", lambda sf: sf.query(soql))
-        return int(result.get("totalSize") or 0), self._pages_from(result, {})
+        fetch = partial(endpoints.query, soql=soql, include_deleted=include_deleted, kwargs={})
+        result = self._call("query", fetch)
+        return result["totalSize"], self._pages_from(result, {})
 
     def _pages_from(
         self, result: Mapping[str, Any], kwargs: dict[str, Any]
     ) -> Generator[list[dict[str, Any]], None, None]:
         """The pages of a query result, its first page given, the rest by query_more."""
         while True:
-            records = [_strip(r) for r in result.get("records") or ()]
+            records = [endpoints.strip(r) for r in result["records"]]
             if records:
                 yield records
             next_url = result.get("nextRecordsUrl")
             if result.get("done", True) or not next_url:
                 return
-            result = self._call("query_more", partial(_query_more, url=next_url, kwargs=kwargs))
+            result = self._call(
+                "query_more", partial(endpoints.query_more, url=next_url, kwargs=kwargs)
+            )
 
     def query(self, soql: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Records of ``soql``, page after page."""
@@ -215,17 +239,20 @@ class OrgClient:
 
     def describe(self, sobject: str) -> dict[str, Any]:
         name = identifier(sobject, "object")
-        body = self._call(f"describe {name}", partial(_restful, path=f"sobjects/{name}/describe"))
+        body = self._call(
+            f"describe {name}", partial(endpoints.restful, path=f"sobjects/{name}/describe")
+        )
         if not isinstance(body, dict):
-            raise FatalSyncError(f"Salesforce's describe of {name} is not an object")
+            raise self._malformed(f"describe {name}", "no describe object")
         return body
 
     def limits(self) -> ApiLimits:
         body = self._call("limits", lambda sf: sf.limits())
         daily = body.get("DailyApiRequests") if isinstance(body, dict) else None
-        if not isinstance(daily, dict) or "Max" not in daily or "Remaining" not in daily:
-            raise FatalSyncError("Salesforce's limits/ answer lacks DailyApiRequests")
-        return ApiLimits(daily_max=int(daily["Max"]), daily_remaining=int(daily["Remaining"]))
+        daily_max, remaining = (daily.get(k) for k in ("Max", "Remaining")) if daily else (0, 0)
+        if not (isinstance(daily_max, int) and isinstance(remaining, int)):
+            raise self._malformed("limits", "no DailyApiRequests Max and Remaining")
+        return ApiLimits(daily_max=daily_max, daily_remaining=remaining)
 
     # -- writes (sObject Collections) ----------------------------------------------
 
@@ -234,7 +261,7 @@ class OrgClient:
         unseen; anything that must not duplicate belongs in ``upsert`` with an external id."""
         name = identifier(sobject, "object")
         return self._collections(
-            f"create {name}", "POST", "composite/sobjects", _typed(name, records)
+            f"create {name}", "POST", "composite/sobjects", endpoints.typed(name, records)
         )
 
     def update(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[RecordResult]:
@@ -243,7 +270,7 @@ class OrgClient:
             if not record.get("Id"):
                 raise ValueError(f"update {name}: record #{index} has no Id")
         return self._collections(
-            f"update {name}", "PATCH", "composite/sobjects", _typed(name, records)
+            f"update {name}", "PATCH", "composite/sobjects", endpoints.typed(name, records)
         )
 
     def upsert(
@@ -254,7 +281,7 @@ class OrgClient:
             if record.get(key) in (None, ""):
                 raise ValueError(f"upsert {name}: record #{index} has no {key}")
         path = f"composite/sobjects/{name}/{key}"
-        return self._collections(f"upsert {name}", "PATCH", path, _typed(name, records))
+        return self._collections(f"upsert {name}", "PATCH", path, endpoints.typed(name, records))
 
     def delete(self, ids: Sequence[str]) -> list[RecordResult]:
         results: list[RecordResult] = []
@@ -263,9 +290,11 @@ class OrgClient:
             params = {"ids": ",".join(chunk), "allOrNone": "false"}
             body = self._call(
                 "delete",
-                partial(_restful, path="composite/sobjects", method="DELETE", params=params),
+                partial(
+                    endpoints.restful, path="composite/sobjects", method="DELETE", params=params
+                ),
             )
-            results.extend(_results(body, start, len(chunk), "delete"))
+            results.extend(self._results(body, start, len(chunk), "delete"))
         return results
 
     def _collections(
@@ -275,8 +304,10 @@ class OrgClient:
         for start in range(0, len(records), COLLECTION_SIZE):
             chunk = records[start : start + COLLECTION_SIZE]
             payload = {"allOrNone": False, "records": chunk}
-            body = self._call(operation, partial(_restful, path=path, method=method, json=payload))
-            results.extend(_results(body, start, len(chunk), operation))
+            body = self._call(
+                operation, partial(endpoints.restful, path=path, method=method, json=payload)
+            )
+            results.extend(self._results(body, start, len(chunk), operation))
         return results
 
     def bulk_ingest(
@@ -288,21 +319,31 @@ class OrgClient:
         """Write through Bulk API 2.0 ingest jobs; one result per record (see ingest.py)."""
         return ingest.run(self._call, job, records, options)
 
+    def _results(self, body: Any, start: int, expected: int, operation: str) -> list[RecordResult]:
+        """One result per record, in order; any other answer is said plainly."""
+        if body is None:  # a 204, or an empty body: simple-salesforce hands back None
+            raise self._malformed(operation, "no per-record results")
+        if not isinstance(body, list) or len(body) != expected:
+            got = f"{len(body)} results" if isinstance(body, list) else "no list of results"
+            raise self._malformed(operation, f"{got} for {expected} records")
+        if not all(isinstance(item, dict) for item in body):
+            raise self._malformed(operation, "per-record results that are not objects")
+        return [RecordResult.from_response(start + i, item) for i, item in enumerate(body)]
+
     # -- composite -----------------------------------------------------------------
 
     def composite(
         self, subrequests: list[dict[str, Any]], all_or_none: bool = False
     ) -> list[dict[str, Any]]:
-        """POST composite (one API call for up to 25 subrequests); returns compositeResponse."""
+        """POST composite (one API call for up to 25 subrequests); returns compositeResponse.
+
+        Sub-responses come back as they are: the caller judges them (with
+        ``errors.sub_response_error``), since a failed write must not redo the others.
+        """
         if not 0 < len(subrequests) <= COMPOSITE_SIZE:
             raise ValueError(f"composite takes 1 to 25 subrequests; got {len(subrequests)}")
         payload = {"allOrNone": all_or_none, "compositeRequest": subrequests}
-        body = self._call(
-            "composite", partial(_restful, path="composite", method="POST", json=payload)
-        )
-        if not isinstance(body, dict) or not isinstance(body.get("compositeResponse"), list):
-            raise FatalSyncError("Salesforce's composite answer has no compositeResponse list")
-        return list(body["compositeResponse"])
+        return self._call("composite", partial(endpoints.composite, payload=payload))
 
     def query_batch(
         self, queries: Mapping[str, tuple[str, bool]]
@@ -311,7 +352,10 @@ class OrgClient:
 
         Returns name -> (totalSize, pages), lazily: the first page of each came in the
         composite answer; later pages (results over 2,000 rows) cost a query_more each.
-        This is what makes an idle incremental cycle a single API call.
+        This is what makes an idle incremental cycle a single API call. A failed query
+        inside the answer is judged like a failed top-level call: a transient one
+        (SERVER_UNAVAILABLE, UNABLE_TO_LOCK_ROW, QUERY_TIMEOUT, 5xx) retries the whole
+        composite, an expired session re-authenticates, the rest is a classified error.
         """
         if not 0 < len(queries) <= COMPOSITE_SIZE:
             raise ValueError(f"query_batch takes 1 to 25 queries; got {len(queries)}")
@@ -319,63 +363,14 @@ class OrgClient:
         subrequests = [
             {
                 "method": "GET",
-                "url": _query_url(version, soql, deleted=deleted),
-                "referenceId": _reference(index),
+                "url": endpoints.query_url(version, soql, deleted=deleted),
+                "referenceId": endpoints.reference(index),
             }
             for index, (soql, deleted) in enumerate(queries.values())
         ]
-        answers = {a.get("referenceId"): a for a in self.composite(subrequests)}
-        pages: dict[str, tuple[int, Generator[list[dict[str, Any]], None, None]]] = {}
-        for index, name in enumerate(queries):
-            answer = answers.get(_reference(index))
-            if answer is None:
-                raise FatalSyncError(f"Salesforce's composite answer lacks the query for {name}")
-            status, body = answer.get("httpStatusCode"), answer.get("body")
-            if status != 200 or not isinstance(body, dict):
-                raise FatalSyncError(
-                    f"the change query for {name} failed ({status}): {_first_error(body)}"
-                )
-            pages[name] = (int(body.get("totalSize") or 0), self._pages_from(body, {}))
-        return pages
-
-
-def _query_url(version: str, soql: str, *, deleted: bool) -> str:
-    return (
-        f"/services/data/v{version}/{'queryAll' if deleted else 'query'}?{urlencode({'q': soql})}"
-    )
-
-
-def _reference(index: int) -> str:
-    return f"q{index}"
-
-
-def _first_error(body: Any) -> str:
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        return f"{body[0].get('errorCode', '')}: {body[0].get('message', '')}"
-    return str(body)[:200]
-
-
-def _restful(sf: Salesforce, *, path: str, method: str = "GET", **kwargs: Any) -> Any:
-    return sf.restful(path, method=method, **kwargs)
-
-
-def _query_more(sf: Salesforce, *, url: str, kwargs: dict[str, Any]) -> Any:
-    return sf.query_more(url, identifier_is_url=True, **kwargs)
-
-
-def _strip(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k != "attributes"}
-
-
-def _typed(sobject: str, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Collections need ``attributes.type`` on every record."""
-    return [{"attributes": {"type": sobject}, **_strip(r)} for r in records]
-
-
-def _results(body: Any, start: int, expected: int, operation: str) -> list[RecordResult]:
-    if not isinstance(body, list) or len(body) != expected:
-        got = len(body) if isinstance(body, list) else type(body).__name__
-        raise FatalSyncError(
-            f"Salesforce answered {operation} with {got} results for {expected} records"
-        )
-    return [RecordResult.from_response(start + i, item) for i, item in enumerate(body)]
+        payload = {"allOrNone": False, "compositeRequest": subrequests}
+        fetch = partial(endpoints.query_bodies, payload=payload, names=list(queries))
+        bodies = self._call("composite", fetch)
+        return {
+            name: (body["totalSize"], self._pages_from(body, {})) for name, body in bodies.items()
+        }

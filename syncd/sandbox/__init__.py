@@ -8,9 +8,10 @@ certificate from a locally generated CA (a daemon thread, stopped when the block
 from __future__ import annotations
 
 from syncd.sandbox.faults import Faults
+from syncd.sandbox.foreground import run_forever
 from syncd.sandbox.oauth import Credentials
 from syncd.sandbox.org import ADMIN_USER_ID, INTEGRATION_USER_ID, SandboxOrg
-from syncd.sandbox.server import SandboxServer, run_forever, serve_sandbox
+from syncd.sandbox.server import SandboxServer, serve_sandbox
 
 __all__ = [
     "ADMIN_USER_ID",

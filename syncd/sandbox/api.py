@@ -16,6 +16,7 @@ from typing import Any
 from syncd.sandbox.bulk import BulkJobs
 from syncd.sandbox.bulk_ingest import IngestJobs, ingest_kind
 from syncd.sandbox.composite import run_composite
+from syncd.sandbox.faults import Refusal
 from syncd.sandbox.org import SandboxOrg
 from syncd.sandbox.reply import NOT_FOUND, Call, Reply, fail
 from syncd.sandbox.rows import sobject_call
@@ -92,8 +93,9 @@ class Api:
         self._lock = threading.Lock()
         self.bulk = BulkJobs(org, lambda: self.today() if self.today else None)
         self.ingest = IngestJobs(org, lambda record_id: self.forced(record_id))
-        # Wired by the server: per-record faults, and API usage for limits/.
+        # Wired by the server: per-record and sub-request faults, and usage for limits/.
         self.forced: Callable[[str], str | None] = lambda record_id: None
+        self.sub_fault: Callable[[], Refusal | None] = lambda: None
         self.used: Callable[[], int] = lambda: 0
 
     def handle(
@@ -108,6 +110,8 @@ class Api:
         if match is None:
             if path.rstrip("/") == "/services/data":
                 return Reply(200, self.versions())
+            return Reply(404, NOT_FOUND)
+        if match["version"] not in API_VERSIONS:  # as Salesforce: a version it does not serve
             return Reply(404, NOT_FOUND)
         parts = [p for p in (match["rest"] or "").split("/") if p]
         call = Call(method, match["version"], parts, params, body, headers or {})
@@ -210,7 +214,11 @@ class Api:
         return collections_call(self.org, call, self.forced)
 
     def composite(self, call: Call) -> Reply:
-        return run_composite(self.dispatch, call)
+        return run_composite(self.dispatch, call, self._sub_fault)
+
+    def _sub_fault(self) -> Reply | None:
+        refusal = self.sub_fault()
+        return Reply(refusal.status, refusal.body()) if refusal is not None else None
 
 
 def _with_attributes(sobject: str, version: str, row: dict[str, Any]) -> dict[str, Any]:

@@ -98,6 +98,7 @@ class BulkJobs:
         self.today = today
         self.polls_in_progress = 0  # status calls answering InProgress before JobComplete
         self.fail_with: str | None = None  # the next job fails with this errorMessage
+        self.job_fault: Callable[[], str | None] = lambda: None  # a fault campaign's
         self._jobs: dict[str, QueryJob] = {}
         self._count = 0
         self._lock = threading.Lock()
@@ -203,7 +204,7 @@ class BulkJobs:
                 created=format_datetime(datetime.now(UTC)),
                 version=version,
                 polls_left=self.polls_in_progress,
-                error=self.fail_with,
+                error=self.fail_with or self.job_fault(),
             )
             self.fail_with = None
             self._jobs[job.id] = job

@@ -25,7 +25,11 @@ _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])+)\}")
 _DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<rest>.*)$")
 
 
-def run_composite(dispatch: Callable[[Call], Reply], call: Call) -> Reply:
+def run_composite(
+    dispatch: Callable[[Call], Reply],
+    call: Call,
+    fault: Callable[[], Reply | None] = lambda: None,  # a sub-request's injected failure
+) -> Reply:
     body = call.body
     if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
         return fail(400, "JSON_PARSER_ERROR", "The request body needs a 'compositeRequest' list")
@@ -44,7 +48,7 @@ def run_composite(dispatch: Callable[[Call], Reply], call: Call) -> Reply:
         if halted:
             responses.append(_entry(ref, 400, _halted()))
             continue
-        reply = _one(dispatch, sub, results)
+        reply = fault() or _one(dispatch, sub, results)
         results[ref] = reply.body
         responses.append(_entry(ref, reply.status, reply.body))
         halted = all_or_none and reply.status >= 400

@@ -9,18 +9,10 @@ known in advance. The rest of the ~100 deals is ordinary pipeline, drawn from a 
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
-from syncd.sandbox.dataset_base import (
-    Dataset,
-    IdMaker,
-    Record,
-    days_ago,
-    freeze,
-    sf_date,
-    sf_datetime,
-)
+from syncd.sandbox.dataset_base import Dataset, Record, freeze
+from syncd.sandbox.dataset_builder import Builder
 from syncd.sandbox.dataset_filler import add_filler
 from syncd.sandbox.dataset_stories import add_stories
 from syncd.sfid import make_id
@@ -119,62 +111,7 @@ _ACCOUNT_PRESETS: dict[str, dict[str, str]] = {
 }
 
 
-class _Builder:
-    """Collects records and remembers each story record's Id under its key."""
-
-    def __init__(self, today: date) -> None:
-        self.today = today
-        self.ids = IdMaker()
-        self.keys: dict[str, str] = {}
-        self.records: dict[str, list[Record]] = {"User": [], "Account": [], "Opportunity": []}
-
-    def ref(self, key: str | None) -> str | None:
-        return None if key is None else self.keys[key]
-
-    def add(self, sobject: str, key: str | None, record: Record) -> str:
-        record_id = self.ids(sobject)
-        if key is not None:
-            if key in self.keys:
-                raise ValueError(f"demo dataset: record key {key!r} used twice")
-            self.keys[key] = record_id
-        self.records[sobject].append({"Id": record_id, **record})
-        return record_id
-
-    def record(self, sobject: str, key: str) -> Record:
-        wanted = self.keys[key]
-        return next(r for r in self.records[sobject] if r["Id"] == wanted)
-
-    def opportunity(self, key: str | None, account: str, owner: str, **fields: Any) -> str:
-        """A deal in the scenarios' base world (open New Business from the web, created 30
-        days ago, no partner, no registration) changed only by ``fields``. ``account`` and
-        ``owner`` are record keys; an account that is not a key is taken as a raw Id."""
-        account_id = self.keys.get(account, account)  # a raw Id passes through (S29)
-        record: Record = {
-            "Name": fields.pop("Name", None) or f"{account.split('.')[-1].title()} deal",
-            "AccountId": account_id,
-            "OwnerId": self.keys[owner],
-            "Type": "New Business",
-            "LeadSource": "Web",
-            "StageName": "Qualification",
-            "IsClosed": False,
-            "IsWon": False,
-            "Amount": 60000.0,
-            "CloseDate": sf_date(self.today + timedelta(days=45)),
-            "CreatedDate": sf_datetime(days_ago(self.today, 30)),
-            "RoE_Partner__c": None,
-            "RoE_Registered_Partner__c": None,
-            "RoE_Registration_Status__c": None,
-            "RoE_Registration_Approved_Date__c": None,
-            "RoE_Override__c": None,
-            "RoE_Override_Reason__c": None,
-            "RoE_Exception_Requested__c": False,
-        }
-        for name, value in fields.items():
-            record[name] = value
-        return self.add("Opportunity", key, record)
-
-
-def _users(b: _Builder) -> None:
+def _users(b: Builder) -> None:
     for key, name, role, _manager, active, user_type, _partner in _USERS:
         record: Record = {
             "Name": name,
@@ -190,7 +127,7 @@ def _users(b: _Builder) -> None:
             b.record("User", key)["ManagerId"] = b.keys[manager]
 
 
-def _link_partner_users(b: _Builder) -> None:
+def _link_partner_users(b: Builder) -> None:
     """A partner's portal user belongs to the partner account (User.AccountId)."""
     for key, *_rest, partner in _USERS:
         if partner is not None:
@@ -211,7 +148,7 @@ def _account(name: str, country: str, owner: str | None, *, partner: bool = Fals
     }
 
 
-def _accounts(b: _Builder) -> None:
+def _accounts(b: Builder) -> None:
     for key, name, owner in _PARTNERS:
         b.add("Account", key, _account(name, "US", b.keys[owner], partner=True))
     for key, name, country, owner, _parent, named, global_, incumbent in _CUSTOMERS:
@@ -229,7 +166,7 @@ def _accounts(b: _Builder) -> None:
 
 def demo_dataset(today: date) -> Dataset:
     """The seeded demo org for ``today`` (relative dates hang off it); same day, same org."""
-    b = _Builder(today)
+    b = Builder(today)
     _users(b)
     _accounts(b)
     _link_partner_users(b)

@@ -10,12 +10,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from syncd.sandbox.dataset_base import days_ago, sf_date, sf_datetime
-
-if TYPE_CHECKING:
-    from syncd.sandbox.dataset_demo import _Builder
+from syncd.sandbox.dataset_builder import Builder
 
 FILLER_DEALS = 65
 
@@ -48,20 +46,20 @@ _PARTNER_MANAGERS = ("user.paula", "user.pedro")
 Deal = tuple[str, str, dict[str, Any]]  # account key, owner key, fields
 
 
-def _named_direct(b: _Builder, rng: random.Random) -> Deal:
+def _named_direct(b: Builder, rng: random.Random) -> Deal:
     fields = {"Type": rng.choice(("New Business", "Existing Business - Upgrade", "Renewal"))}
     fields["LeadSource"] = rng.choice(("Web", "Trade Show", "Customer Referral"))
     return rng.choice(_NAMED), rng.choice(_DIRECT_REPS), fields
 
 
-def _partner_deal(b: _Builder, rng: random.Random) -> Deal:
+def _partner_deal(b: Builder, rng: random.Random) -> Deal:
     account = rng.choice(sorted(_PARTNER_LED))
     partner = _PARTNER_LED[account] or rng.choice(_PARTNERS)
     fields = {"RoE_Partner__c": b.keys[partner], "LeadSource": "Partner Referral"}
     return account, rng.choice(_PARTNER_MANAGERS), fields
 
 
-def _incumbent_renewal(b: _Builder, rng: random.Random) -> Deal:
+def _incumbent_renewal(b: Builder, rng: random.Random) -> Deal:
     account = rng.choice(("c.acme", "c.aperture", "c.monarch"))
     partner = _PARTNER_LED[account]
     assert partner is not None
@@ -69,7 +67,7 @@ def _incumbent_renewal(b: _Builder, rng: random.Random) -> Deal:
     return account, rng.choice(_PARTNER_MANAGERS), fields
 
 
-def _registered(b: _Builder, rng: random.Random) -> Deal:
+def _registered(b: Builder, rng: random.Random) -> Deal:
     # Only the incumbent registers on these accounts, so registrations never conflict.
     account = rng.choice(("c.aperture", "c.monarch"))
     partner = b.keys[_PARTNER_LED[account] or ""]
@@ -83,27 +81,27 @@ def _registered(b: _Builder, rng: random.Random) -> Deal:
     return account, rng.choice(_PARTNER_MANAGERS), fields
 
 
-def _portal_user(b: _Builder, rng: random.Random) -> Deal:
+def _portal_user(b: Builder, rng: random.Random) -> Deal:
     return rng.choice(("c.acme", "c.hooli", "c.pied", "c.lacroix")), "user.nora", {}
 
 
-def _direct_violation(b: _Builder, rng: random.Random) -> Deal:
+def _direct_violation(b: Builder, rng: random.Random) -> Deal:
     # Carla (inactive manager) and Dan (no manager) break the rules now and then.
     account = rng.choice(("c.kwik", "c.mann", "c.lacroix"))
     return account, rng.choice(("user.carla", "user.dan")), {"LeadSource": "Web"}
 
 
-def _inbound_with_partner(b: _Builder, rng: random.Random) -> Deal:
+def _inbound_with_partner(b: Builder, rng: random.Random) -> Deal:
     fields = {"LeadSource": "Inbound Call", "RoE_Partner__c": b.keys[rng.choice(_PARTNERS)]}
     return rng.choice(("c.wonka", "c.hooli")), "user.tom", fields
 
 
-def _global_joint(b: _Builder, rng: random.Random) -> Deal:
+def _global_joint(b: Builder, rng: random.Random) -> Deal:
     return "c.stark", "user.alice", {"RoE_Partner__c": b.keys["p.tailspin"]}
 
 
 # pattern, weight: most pipeline is compliant partner and direct business
-_PATTERNS: tuple[tuple[Callable[[_Builder, random.Random], Deal], int], ...] = (
+_PATTERNS: tuple[tuple[Callable[[Builder, random.Random], Deal], int], ...] = (
     (_named_direct, 14),
     (_partner_deal, 18),
     (_incumbent_renewal, 8),
@@ -115,7 +113,7 @@ _PATTERNS: tuple[tuple[Callable[[_Builder, random.Random], Deal], int], ...] = (
 )
 
 
-def _stage(b: _Builder, rng: random.Random, created: date) -> dict[str, Any]:
+def _stage(b: Builder, rng: random.Random, created: date) -> dict[str, Any]:
     roll = rng.random()
     if roll >= 0.25:
         return {"StageName": rng.choice(_OPEN_STAGES)}
@@ -127,7 +125,7 @@ def _stage(b: _Builder, rng: random.Random, created: date) -> dict[str, Any]:
     return {"StageName": "Closed Lost", "IsClosed": True, "CloseDate": sf_date(closed)}
 
 
-def add_filler(b: _Builder, rng: random.Random, count: int = FILLER_DEALS) -> None:
+def add_filler(b: Builder, rng: random.Random, count: int = FILLER_DEALS) -> None:
     patterns = [p for p, _ in _PATTERNS]
     weights = [w for _, w in _PATTERNS]
     for _ in range(count):

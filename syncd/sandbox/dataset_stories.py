@@ -7,7 +7,7 @@ default rules follows from the scenario table alone.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from syncd.sandbox.dataset_base import (
     DANGLING_ACCOUNT_ID,
@@ -16,15 +16,13 @@ from syncd.sandbox.dataset_base import (
     sf_date,
     sf_datetime,
 )
-
-if TYPE_CHECKING:
-    from syncd.sandbox.dataset_demo import _Builder
+from syncd.sandbox.dataset_builder import Builder
 
 # The story deal: a direct services rep closes a large deal a partner had registered.
 STORY_AMOUNT = 480000.0
 
 
-def _registration(b: _Builder, partner: str, approved_days_ago: int) -> dict[str, Any]:
+def _registration(b: Builder, partner: str, approved_days_ago: int) -> dict[str, Any]:
     return {
         "RoE_Registered_Partner__c": b.keys[partner],
         "RoE_Registration_Status__c": "Approved",
@@ -32,7 +30,7 @@ def _registration(b: _Builder, partner: str, approved_days_ago: int) -> dict[str
     }
 
 
-def _won(b: _Builder, closed_days_ago: int) -> dict[str, Any]:
+def _won(b: Builder, closed_days_ago: int) -> dict[str, Any]:
     return {
         "StageName": "Closed Won",
         "IsClosed": True,
@@ -41,7 +39,7 @@ def _won(b: _Builder, closed_days_ago: int) -> dict[str, Any]:
     }
 
 
-def _named_and_global(b: _Builder) -> None:
+def _named_and_global(b: Builder) -> None:
     o = b.opportunity
     # S01 named account; carries stale wrong flags from some earlier tool, syncd corrects them.
     o("opp.named", "c.globex", "user.alice", Name="Globex — Platform Licenses",
@@ -79,7 +77,7 @@ def _named_and_global(b: _Builder) -> None:
     o("opp.global_direct", "c.oscorp", "user.alice", Name="Oscorp — Managed Services")
 
 
-def _partner_led(b: _Builder) -> None:
+def _partner_led(b: Builder) -> None:
     o = b.opportunity
     partner = b.keys
     # Renewal follows the incumbent partner (Compliant); S13 without the partner (Violation).
@@ -113,7 +111,7 @@ def _partner_led(b: _Builder) -> None:
     o("opp.parent_cycle", "c.ouro_labs", "user.carla", Name="Ouroboros — Loop Detector")
 
 
-def _telesales_and_admin(b: _Builder) -> None:
+def _telesales_and_admin(b: Builder) -> None:
     o = b.opportunity
     # S15 outbound telesales on a partner-led account -> Violation.
     o("opp.telesales_outbound", "c.cyberdyne", "user.tina", Name="Cyberdyne — Outbound Upsell",
@@ -131,7 +129,7 @@ def _telesales_and_admin(b: _Builder) -> None:
       RoE_Exception_Requested__c=True)  # fmt: skip
 
 
-def _dates_and_edges(b: _Builder) -> None:
+def _dates_and_edges(b: Builder) -> None:
     o = b.opportunity
     # S21 created before North America enforced the rules -> Advisory.
     o("opp.grandfathered", "c.bluth", "user.alice", Name="Bluth — Model Homes",
@@ -153,7 +151,7 @@ def _dates_and_edges(b: _Builder) -> None:
       **_won(b, 3), **_registration(b, "p.northwind", 25))  # fmt: skip
 
 
-def add_stories(b: _Builder) -> None:
+def add_stories(b: Builder) -> None:
     _named_and_global(b)
     _partner_led(b)
     _telesales_and_admin(b)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from syncd.sandbox.org_support import (
     CASCADE,
     Transaction,
+    UndoLog,
     check_merge,
     failed,
     fault_error,
@@ -51,8 +52,6 @@ _GENERATED_BASE = 5_000_000_000  # far from the counters the datasets use
 
 Forced = Callable[[str], str | None]  # id -> an error code a fault injects, or None
 Result = dict[str, Any]
-# (table, sobject, id, previous value): table is "live" or "dead" (tombstones).
-UndoLog = list[tuple[str, str, str, dict[str, Any] | None]]
 
 
 class DatasetLike(Protocol):

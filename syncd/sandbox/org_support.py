@@ -4,23 +4,31 @@ cascade and merge rules, tombstones."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from syncd.sandbox.records import SYSTEM_NAMES, RecordErrors, error
 from syncd.sandbox.schema import PREFIX_TO_OBJECT, SCHEMA, ObjectSchema
 from syncd.sandbox.values import ValueProblem, coerce
 from syncd.sfid import InvalidSalesforceId, to_18
 
-if TYPE_CHECKING:
-    from syncd.sandbox.org import SandboxOrg
-
 Result = dict[str, Any]
+# (table, sobject, id, previous value): table is "live" or "dead" (tombstones).
+UndoLog = list[tuple[str, str, str, dict[str, Any] | None]]
+
+
+class Undoable(Protocol):
+    """The org as a Transaction sees it (so this module never imports ``org``): an undo
+    log its writes fill while one is open, and a way to replay it backwards."""
+
+    _undo: UndoLog | None
+
+    def _rollback(self, log: UndoLog) -> None: ...
 
 
 class Transaction:
     """Collects results; with allOrNone, one failure undoes the others' writes."""
 
-    def __init__(self, org: SandboxOrg, all_or_none: bool) -> None:
+    def __init__(self, org: Undoable, all_or_none: bool) -> None:
         self.org = org
         self.all_or_none = all_or_none
         self.results: list[Result] = []

@@ -3,8 +3,8 @@
 Every request is counted by kind (tests assert on the counts), may be delayed or refused
 by an armed fault, must carry a token the token endpoint issued, and is answered with
 ``Sforce-Limit-Info: api-usage=used/max`` like Salesforce. ``serve_sandbox`` runs the
-server in a daemon thread for tests and the demo; ``run_forever`` in the foreground for
-``syncd sandbox serve``.
+server in a daemon thread for tests and the demo (``foreground.run_forever`` runs it in
+the foreground for ``syncd sandbox serve``).
 """
 
 from __future__ import annotations
@@ -36,11 +36,14 @@ from syncd.sandbox.oauth import Credentials, TokenIssuer
 from syncd.sandbox.org import SandboxOrg
 from syncd.sandbox.reply import Reply
 from syncd.sandbox.tls import CertPaths, ensure_certificates
+from syncd.sandbox.transport_faults import cut, with_handshake_faults
 from syncd.service.http import ThreadedServer, quiet_config, tcp_socket
 
 log = structlog.get_logger("syncd.sandbox")
 
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"]
+# Salesforce meters neither logins nor GET /services/data/ (no Sforce-Limit-Info on it).
+UNMETERED = frozenset({"token", "versions"})
 _UNAUTHORIZED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
 
@@ -53,6 +56,8 @@ class SandboxApp:
         self.faults = Faults(on_expire=self.issuer.expire_all)
         self.api = Api(org)
         self.api.forced = self.faults.record_fault
+        self.api.sub_fault = self.faults.sub_response
+        self.api.bulk.job_fault = self.faults.bulk_job_error
         self.api.used = self.used
         self.calls: Counter[str] = Counter()
         self._used = 0  # API usage as Salesforce reports it: never reset by reset_calls
@@ -62,6 +67,16 @@ class SandboxApp:
             routes=[Route("/{path:path}", self.endpoint, methods=_METHODS)],
         )
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The ASGI app: a call the fault campaign resets is counted, then cut unanswered."""
+        if scope["type"] == "http":
+            kind = call_kind(scope["method"], scope["path"])
+            if self.faults.resets(kind):
+                self._count(kind)
+                if await cut(send):
+                    return
+        await self.app(scope, receive, send)
+
     def used(self) -> int:
         with self._lock:
             return self._used
@@ -69,7 +84,7 @@ class SandboxApp:
     def _count(self, kind: str) -> int:
         with self._lock:
             self.calls[kind] += 1
-            if kind not in ("token", "versions"):
+            if kind not in UNMETERED:
                 self._used += 1
             return self._used
 
@@ -104,7 +119,7 @@ class SandboxApp:
         self, status: int, body: Any, kind: str, headers: dict[str, str] | None = None
     ) -> Response:
         merged = dict(headers or {})
-        if kind != "versions":
+        if kind not in UNMETERED:
             merged["Sforce-Limit-Info"] = f"api-usage={self.used()}/{DAILY_MAX}"
         if status == 204 or body is None:
             return Response(status_code=status, headers=merged)
@@ -169,9 +184,9 @@ class SandboxServer:
             self._app.calls.clear()
 
     def api_calls(self) -> int:
-        """Calls that count against the API allocation (logins do not)."""
+        """Calls that count against the API allocation (logins and the version list do not)."""
         with self._app._lock:
-            return sum(n for kind, n in self._app.calls.items() if kind != "token")
+            return sum(n for kind, n in self._app.calls.items() if kind not in UNMETERED)
 
     def salesforce_settings(self) -> SalesforceSettings:
         """How syncd connects to this org: client credentials, trusting the local CA."""
@@ -192,7 +207,7 @@ class SandboxServer:
 
     def start(self, sock: socket.socket) -> None:
         """Serve on ``sock`` (which this server then owns and closes on stop)."""
-        self._runner = ThreadedServer(_config(self._app, self.certs), sock, "sandbox-org")
+        self._runner = ThreadedServer(uvicorn_config(self._app, self.certs), sock, "sandbox-org")
         self._runner.start()
 
     def stop(self) -> None:
@@ -201,15 +216,16 @@ class SandboxServer:
             self._runner = None
 
 
-def _config(app: SandboxApp, certs: CertPaths) -> uvicorn.Config:
-    return quiet_config(
-        app.app,
+def uvicorn_config(app: SandboxApp, certs: CertPaths) -> uvicorn.Config:
+    config = quiet_config(
+        app,
         ssl_certfile=str(certs.server_cert),
         ssl_keyfile=str(certs.server_key),
         http="h11",  # pure Python, always present
         ws="none",
         timeout_graceful_shutdown=1,
     )
+    return with_handshake_faults(config, app.faults.handshake_fails)
 
 
 @contextmanager
@@ -230,33 +246,4 @@ def serve_sandbox(
         yield server
     finally:
         server.stop()
-        sock.close()
-
-
-def run_forever(
-    org: SandboxOrg,
-    host: str = "127.0.0.1",
-    port: int = 8443,
-    cert_dir: Path = Path(".syncd-sandbox"),
-    credentials: Credentials | None = None,
-) -> None:
-    """Serve in the foreground until Ctrl-C (``syncd sandbox serve``)."""
-    certs = ensure_certificates(cert_dir)
-    sock = tcp_socket(host, port)
-    bound = sock.getsockname()[1]
-    creds = credentials or Credentials()
-    app = SandboxApp(org, creds)
-    # The certificate names 127.0.0.1 and localhost; other hosts will fail verification.
-    app.instance_url = f"https://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{bound}"
-    log.info(
-        "sandbox.listening",
-        url=app.instance_url,
-        ca_bundle=str(certs.ca_cert),
-        client_id=creds.client_id,
-        # A throwaway local secret, printed so the operator can configure syncd against it.
-        client_secret=creds.client_secret,
-    )
-    try:
-        uvicorn.Server(_config(app, certs)).run(sockets=[sock])
-    finally:
         sock.close()

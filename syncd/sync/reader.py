@@ -9,6 +9,9 @@ writes (for the diff) and the newest SystemModstamp per object (the watermarks).
 A change read asks for every object's changes since its watermark (minus the overlap)
 in ONE composite call, deleted rows included (queryAll); only results over 2,000 rows
 cost more calls.
+
+When the cheaper way fails, ``fallback.py`` reads the same rows another way for that
+cycle: one query per object instead of the composite, REST paging instead of Bulk.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import structlog
 from syncd.engine.domain import Snapshot
 from syncd.salesforce import OrgClient, pull_soql
 from syncd.salesforce.soql import id_chunks, identifier, select, soql_format
+from syncd.sync.fallback import Pages, bulk_or_rest, change_pages, lazy
 from syncd.sync.mapping import (
     FieldMapping,
     task_fields,
@@ -195,14 +199,15 @@ def _pages(
     client: OrgClient, sobject: str, fields: list[str], options: ReadOptions
 ) -> Iterator[Page]:
     soql = pull_soql(sobject, fields, watermark_field=WATERMARK)
+    rest: Pages | None = None
     if sobject not in options.bulk_objects:
-        total, pages = client.open_query(soql)
+        total, rest = client.open_query(soql)
         threshold = options.bulk_threshold
         if threshold is None or total <= threshold:
-            return pages
-        pages.close()  # one page read in vain, once: later cycles know the size
+            return rest
     log.info("pull.bulk", sobject=sobject)
-    return client.bulk_query_pages(soql, page_records=options.bulk_page_records)
+    bulk = client.bulk_query_pages(soql, page_records=options.bulk_page_records)
+    return bulk_or_rest(sobject, bulk, rest or lazy(lambda: client.open_query(soql)[1]))
 
 
 # -- changes since the watermarks ------------------------------------------------------
@@ -260,8 +265,7 @@ def read_changes(
     task_object = mapping.task.sobject
     if tasks is not None:
         queries[task_object] = (task_soql(mapping, tasks, options.overlap), False)
-    pages = client.query_batch(queries)
-    asked_at = client.server_time  # the composite ran the queries just before this answer
+    pages, asked_at = change_pages(client, queries)
     out = ChangeRead(read={}, watermarks={})
     changed, deleted = 0, 0
     touched_deals: set[str] = set()
@@ -270,13 +274,13 @@ def read_changes(
         if options.bulk_threshold is not None and total > options.bulk_threshold:
             # A burst of changes (the echo of a first cycle, a mass update) is a full
             # load in all but name: Bulk API reads it in far fewer calls.
-            first.close()
             log.info("pull.changes_bulk", sobject=name, records=total)
-            answer = client.bulk_query_pages(
+            bulk = client.bulk_query_pages(
                 queries[name][0],
                 include_deleted=queries[name][1],
                 page_records=options.bulk_page_records,
             )
+            answer = bulk_or_rest(name, bulk, first)
         count = 0
         for page in answer:
             count += len(page)

@@ -8,7 +8,15 @@ import pytest
 import responses
 
 from syncd.salesforce import OrgClient, SalesforceSettings
-from tests.contract.fakeorg import LOGIN, NO_WAIT, SECRET, TOKEN_URL, token_body
+from tests.contract.fakeorg import (
+    LOGIN,
+    NO_WAIT,
+    SECRET,
+    TOKEN_URL,
+    VERSIONS_URL,
+    token_body,
+    versions_body,
+)
 
 
 @pytest.fixture
@@ -20,7 +28,9 @@ def settings() -> SalesforceSettings:
 
 @pytest.fixture
 def mocked() -> Iterator[responses.RequestsMock]:
+    """Nothing but the list of API versions (``GET /services/data/``), as every org has."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(VERSIONS_URL, json=versions_body())
         yield rsps
 
 

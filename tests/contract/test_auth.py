@@ -23,6 +23,7 @@ from tests.contract.fakeorg import (
     NO_WAIT,
     SECRET,
     TOKEN_URL,
+    VERSIONS_URL,
     calls_to,
     page,
     token_body,
@@ -120,8 +121,10 @@ def test_token_mode_makes_no_exchange(mocked: responses.RequestsMock) -> None:
     _limits_ok(mocked)
     settings = SalesforceSettings(auth="token", access_token="tok-123456", instance_url=INSTANCE)
     OrgClient(settings, retry=NO_WAIT).limits()
-    assert [c.request.url for c in mocked.calls] == [f"{DATA}/limits/"]
-    assert mocked.calls[0].request.headers["Authorization"] == "Bearer tok-123456"
+    # The version list (unauthenticated, unmetered) once, then the call itself.
+    assert [c.request.url for c in mocked.calls] == [VERSIONS_URL, f"{DATA}/limits/"]
+    assert "Authorization" not in mocked.calls[0].request.headers
+    assert mocked.calls[1].request.headers["Authorization"] == "Bearer tok-123456"
 
 
 def test_refused_login_reports_salesforce_error_without_the_secret(

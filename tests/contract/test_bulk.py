@@ -13,7 +13,7 @@ from responses import matchers
 from syncd.errors import FatalSyncError, RetriableError
 from syncd.salesforce import OrgClient
 from syncd.salesforce.bulk import BulkJobFailed, BulkQuery, parse_page, run, sobject_of, typed
-from tests.contract.fakeorg import DATA, sf_error
+from tests.contract.fakeorg import DATA, calls_to, sf_error
 
 JOBS = f"{DATA}/jobs/query"
 JOB_ID = "7505g000000AbCdAAK"
@@ -103,7 +103,7 @@ def test_the_exact_request_sequence_and_typed_pages(
         ("GET", f"jobs/query/{JOB_ID}/results?maxRecords=2"),
         ("GET", f"jobs/query/{JOB_ID}/results?maxRecords=2&locator=Mg"),
     ]
-    create = json.loads(org.calls[2].request.body)
+    create = json.loads(calls_to(org, JOBS)[0].request.body)
     assert create == {"operation": "query", "query": SOQL, "columnDelimiter": "COMMA",
                       "lineEnding": "LF"}  # fmt: skip
     assert client.calls == {"describe": 1, "bulk_job": 1, "bulk_status": 2, "bulk_results": 2}

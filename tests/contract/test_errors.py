@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 import requests
 import responses
@@ -9,7 +11,18 @@ from structlog.testing import capture_logs
 
 from syncd.errors import ApiLimitExceeded, AuthenticationError, FatalSyncError, RetriableError
 from syncd.salesforce import OrgClient, RetryPolicy, SalesforceSettings
-from tests.contract.fakeorg import DATA, NO_WAIT, TOKEN_URL, calls_to, page, sf_error, token_body
+from syncd.salesforce.client import REAUTH_LIMIT
+from tests.contract.fakeorg import (
+    DATA,
+    NO_WAIT,
+    TOKEN_URL,
+    api_calls,
+    calls_to,
+    page,
+    sf_error,
+    ssl_error,
+    token_body,
+)
 
 QUERY = f"{DATA}/query/"
 SOQL = "SELECT Id FROM Account"
@@ -82,14 +95,15 @@ def test_expired_session_reauthenticates_once(
     assert len(calls_to(org, "/query/")) == 2
 
 
-def test_second_expired_session_is_an_authentication_error(
+def test_a_session_refused_after_every_relogin_is_an_authentication_error(
     client: OrgClient, org: responses.RequestsMock
 ) -> None:
     org.get(QUERY, status=401, json=sf_error("INVALID_SESSION_ID", "Session expired"))
     with pytest.raises(AuthenticationError, match="INVALID_SESSION_ID"):
         list(client.query(SOQL))
-    assert len(calls_to(org, "/oauth2/token")) == 2
-    assert len(calls_to(org, "/query/")) == 2
+    # The first login, then REAUTH_LIMIT (3) re-logins, each followed by one more try.
+    assert len(calls_to(org, "/oauth2/token")) == 1 + REAUTH_LIMIT == 4
+    assert len(calls_to(org, "/query/")) == 1 + REAUTH_LIMIT
 
 
 def test_token_mode_cannot_reauthenticate(mocked: responses.RequestsMock) -> None:
@@ -99,7 +113,7 @@ def test_token_mode_cannot_reauthenticate(mocked: responses.RequestsMock) -> Non
     )
     with pytest.raises(AuthenticationError):
         list(OrgClient(settings, retry=NO_WAIT).query(SOQL))
-    assert len(mocked.calls) == 1
+    assert len(api_calls(mocked)) == 1
 
 
 def test_invalid_field_is_fatal_names_the_field_and_is_not_retried(
@@ -120,7 +134,7 @@ def test_invalid_field_is_fatal_names_the_field_and_is_not_retried(
 def test_tls_failure_is_fatal_and_not_retried(
     client: OrgClient, org: responses.RequestsMock
 ) -> None:
-    org.get(QUERY, body=requests.exceptions.SSLError("CERTIFICATE_VERIFY_FAILED"))
+    org.get(QUERY, body=ssl_error(ssl.SSLCertVerificationError(1, "certificate verify failed")))
     with pytest.raises(FatalSyncError, match="ca_bundle"):
         list(client.query(SOQL))
     assert len(calls_to(org, "/query/")) == 1

@@ -31,7 +31,7 @@ from syncd.salesforce.results import RecordFailure
 from syncd.salesforce.writes import write_records
 from syncd.sfid import make_id
 from tests.contract.fake_ingest import INGEST, FakeIngest
-from tests.contract.fakeorg import TOKEN_URL, sf_error
+from tests.contract.fakeorg import TOKEN_URL, api_calls, sf_error
 
 FAST = IngestOptions(poll_seconds=0)
 VALIDATION = "FIELD_CUSTOM_VALIDATION_EXCEPTION:Close Date cannot be in the past:CloseDate --"
@@ -101,7 +101,8 @@ def test_the_job_is_created_for_the_operation_and_closed(
     FakeIngest(org)
     tasks = [{"RoE_Key__c": f"K-{n}", "Subject": "Poached deal"} for n in range(3)]
     ingest(client, tasks, sobject="Task", operation="upsert", external_id="RoE_Key__c")
-    create, close = json.loads(org.calls[1].request.body), json.loads(org.calls[3].request.body)
+    sent = api_calls(org)
+    create, close = json.loads(sent[0].request.body), json.loads(sent[2].request.body)
     assert create == {
         "operation": "upsert",
         "object": "Task",
@@ -111,7 +112,7 @@ def test_the_job_is_created_for_the_operation_and_closed(
         "lineEnding": "LF",
     }
     assert close == {"state": "UploadComplete"}
-    assert org.calls[2].request.headers["Content-Type"] == "text/csv; charset=UTF-8"
+    assert sent[1].request.headers["Content-Type"] == "text/csv; charset=UTF-8"
 
 
 def test_upsert_results_say_which_records_were_created(

@@ -11,7 +11,7 @@ import responses
 
 from syncd.errors import FatalSyncError
 from syncd.salesforce import OrgClient
-from tests.contract.fakeorg import DATA, INSTANCE, page
+from tests.contract.fakeorg import DATA, INSTANCE, calls_to, page
 
 MORE = "/services/data/v62.0/queryAll/01gD0000002HU6KIAW-2000"
 
@@ -48,7 +48,7 @@ def test_one_composite_call_carries_every_query_and_more_pages_follow(
         [{"Id": "006B", "IsDeleted": True}],
     ]
     assert client.calls == {"composite": 1, "query_more": 1}
-    sent = json.loads(org.calls[1].request.body)
+    sent = json.loads(calls_to(org, "/composite")[0].request.body)
     urls = [urlparse(s["url"]) for s in sent["compositeRequest"]]
     assert [u.path for u in urls] == ["/services/data/v62.0/query", "/services/data/v62.0/queryAll"]
     assert parse_qs(urls[1].query)["q"] == ["SELECT Id, IsDeleted FROM Opportunity"]
@@ -70,8 +70,9 @@ def test_a_failed_subquery_names_the_object_and_the_error(
             ]
         },
     )
-    with pytest.raises(FatalSyncError, match=r"Account failed \(400\): INVALID_FIELD"):
+    with pytest.raises(FatalSyncError, match=r"change query for Account: INVALID_FIELD: No such"):
         client.query_batch({"Account": ("SELECT X__c FROM Account", True)})
+    assert client.calls == {"composite": 1}  # a malformed query is not retried
 
 
 def test_query_batch_refuses_more_than_composite_takes(client: OrgClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -13,7 +14,7 @@ from requests.structures import CaseInsensitiveDict
 
 from syncd.salesforce import OrgClient, SalesforceSettings
 from syncd.salesforce.session import SalesforceSession
-from tests.contract.fakeorg import LOGIN, NO_WAIT, SECRET, page, token_body
+from tests.contract.fakeorg import LOGIN, NO_WAIT, SECRET, page, token_body, versions_body
 
 
 class RecordingAdapter(BaseAdapter):
@@ -25,7 +26,13 @@ class RecordingAdapter(BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.sent.append({"url": request.url, **kwargs})
-        body = token_body() if "/oauth2/token" in (request.url or "") else page([{"Id": "1"}])
+        url = request.url or ""
+        if "/oauth2/token" in url:
+            body: Any = token_body()
+        elif url.endswith("/services/data/"):
+            body = versions_body()
+        else:
+            body = page([{"Id": "1"}])
         response = requests.Response()
         response.status_code = 200
         response.headers = CaseInsensitiveDict({"Content-Type": "application/json"})
@@ -69,9 +76,10 @@ def test_configured_bundle_wins_on_every_request(bundles: tuple[Path, Path]) -> 
     session.mount("https://", adapter)
     client = OrgClient(settings, retry=NO_WAIT, session=session)
     assert list(client.query("SELECT Id FROM Account")) == [{"Id": "1"}]
-    assert [s["url"].split("?")[0].rsplit("/", 2)[-2] for s in adapter.sent] == ["oauth2", "query"]
-    assert [s["verify"] for s in adapter.sent] == [str(ours), str(ours)]
-    assert [s["timeout"] for s in adapter.sent] == [7, 7]
+    paths = [urlparse(s["url"]).path for s in adapter.sent]
+    assert paths == ["/services/oauth2/token", "/services/data/", "/services/data/v62.0/query/"]
+    assert [s["verify"] for s in adapter.sent] == [str(ours)] * 3
+    assert [s["timeout"] for s in adapter.sent] == [7] * 3
     assert client.calls == {"query": 1} and client.auth_calls == 1
 
 
