@@ -40,14 +40,14 @@ sys.path.insert(0, str(ROOT))
 from bench_cycle import RemoteOrg, connect  # noqa: E402 - the sibling script
 
 from syncd.engine.domain import Snapshot  # noqa: E402
-from syncd.engine.enforcement import Enforcement, reconcile  # noqa: E402
+from syncd.engine.enforcement import Enforcement, EnforcementRules, TaskSpec, reconcile  # noqa: E402
 from syncd.engine.evaluate import evaluate  # noqa: E402
 from syncd.engine.policy import Policy, load_policy  # noqa: E402
 from syncd.logs import configure_logging  # noqa: E402
 from syncd.salesforce import OrgClient  # noqa: E402
 from syncd.salesforce.writes import call_bound, choose, lowest_bound, write_records  # noqa: E402
 from syncd.settings import load_settings  # noqa: E402
-from syncd.sync.cycle import enforcement_rules, resync_clears  # noqa: E402
+from syncd.sync.cycle import resync_clears  # noqa: E402
 from syncd.sync.mapping import (  # noqa: E402
     FieldMapping,
     load_mapping,
@@ -116,12 +116,12 @@ def read_and_decide(sf: Any, mapping: FieldMapping, policy: Policy) -> tuple[int
     )
     now = datetime.now(UTC)
     decisions = evaluate(snapshot, policy, now)
-    enforcement = reconcile([], decisions, snapshot, enforcement_rules(policy), now)
+    enforcement = reconcile([], decisions, snapshot, EnforcementRules.from_policy(policy), now)
     plan = plan_writes(
         decisions,
         current,
         mapping,
-        comp_holds=enforcement.comp_holds,
+        holds=enforcement.holds,
         account_extras=resync_clears(snapshot, mapping),
     )
     return len(users) + len(accounts) + len(opps), _writes(plan, enforcement, mapping)
@@ -131,7 +131,7 @@ def _writes(plan: Plan, enforcement: Enforcement, mapping: FieldMapping) -> Writ
     return Writes(
         accounts=[w.payload() for w in plan.accounts],
         opportunities=[w.payload() for w in plan.opportunities],
-        tasks=[task_values(spec, mapping) for _entry, spec in enforcement.opened],
+        tasks=[task_values(TaskSpec.of(entry), mapping) for entry in enforcement.opened],
     )
 
 

@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from bench_engine import peak_rss_mb  # noqa: E402 - the sibling script (same directory)
 
 from syncd.engine.domain import Snapshot  # noqa: E402
-from syncd.engine.enforcement import reconcile  # noqa: E402
+from syncd.engine.enforcement import EnforcementRules, TaskSpec, reconcile  # noqa: E402
 from syncd.engine.evaluate import evaluate  # noqa: E402
 from syncd.engine.policy import Policy  # noqa: E402
 from syncd.logs import configure_logging  # noqa: E402
@@ -57,7 +57,7 @@ from syncd.sandbox.dataset import synthetic_dataset  # noqa: E402
 from syncd.sandbox.dataset_synthetic import Mix  # noqa: E402
 from syncd.service.runtime import open_runtime  # noqa: E402
 from syncd.settings import load_settings  # noqa: E402
-from syncd.sync.cycle import Cycle, CycleOptions, CycleReport, enforcement_rules, resync_clears  # noqa: E402  # noqa: E402
+from syncd.sync.cycle import Cycle, CycleOptions, CycleReport, resync_clears  # noqa: E402
 from syncd.sync.mapping import (  # noqa: E402
     FieldMapping,
     task_values,
@@ -269,20 +269,20 @@ def per_record_loop(org: RemoteOrg, mapping: FieldMapping, policy: Policy) -> Ro
     )
     now = datetime.now(UTC)
     decisions = evaluate(snapshot, policy, now)
-    enforcement = reconcile([], decisions, snapshot, enforcement_rules(policy), now)
+    enforcement = reconcile([], decisions, snapshot, EnforcementRules.from_policy(policy), now)
     plan = plan_writes(
         decisions,
         current,
         mapping,
-        comp_holds=enforcement.comp_holds,
+        holds=enforcement.holds,
         account_extras=resync_clears(snapshot, mapping),
     )
     for write in plan.accounts:
         sf.Account.update(write.record_id, write.values)
     for write in plan.opportunities:
         sf.Opportunity.update(write.record_id, write.values)
-    for _entry, spec in enforcement.opened:
-        sf.Task.create(task_values(spec, mapping))
+    for entry in enforcement.opened:
+        sf.Task.create(task_values(TaskSpec.of(entry), mapping))
     wall = time.perf_counter() - start
     read = len(users) + len(accounts) + len(opps)
     return Row(
