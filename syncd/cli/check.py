@@ -1,8 +1,9 @@
 """`syncd check`: is this deployment able to run? Every problem found, not just the first.
 
-Validates the settings, mapping and rules files; authenticates; describes Account,
-Opportunity, User and Task; and checks each mapped field exists, has a compatible type,
-and is readable (or writable, for the fields syncd writes) by the integration user.
+Validates the settings, mapping and rules files and the state store; authenticates;
+describes Account, Opportunity, User and Task; and checks each mapped field exists, has a
+compatible type, and is readable (or writable, for the fields syncd writes) by the
+integration user.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from syncd.engine.policy import load_policy
 from syncd.errors import SyncdError
 from syncd.salesforce import OrgClient
+from syncd.service.runtime import probe_store
 from syncd.settings import Settings
 from syncd.sync.mapping import FieldMapping, load_mapping
 
@@ -70,19 +72,35 @@ class _Wanted:
     write: bool
 
 
-def check_files(settings: Settings, report: CheckReport) -> FieldMapping | None:
+def check_files(
+    settings: Settings, report: CheckReport, skip: frozenset[str] = frozenset()
+) -> FieldMapping | None:
+    """The mapping and rules files (``skip``: settings that failed; their files are unknown)."""
     mapping = None
-    try:
-        mapping = load_mapping(settings.mapping_file)
-        report.notes.append(f"mapping {settings.mapping_file}: valid")
-    except SyncdError as exc:
-        report.problems.append(str(exc))
-    try:
-        policy = load_policy(settings.rules_file)
-        report.notes.append(f"rules {settings.rules_file}: valid (version {policy.version})")
-    except SyncdError as exc:
-        report.problems.append(str(exc))
+    if "mapping_file" not in skip:
+        try:
+            mapping = load_mapping(settings.mapping_file)
+            report.notes.append(f"mapping {settings.mapping_file}: valid")
+        except SyncdError as exc:
+            report.problems.append(str(exc))
+    if "rules_file" not in skip:
+        try:
+            policy = load_policy(settings.rules_file)
+            report.notes.append(f"rules {settings.rules_file}: valid (version {policy.version})")
+        except SyncdError as exc:
+            report.problems.append(str(exc))
     return mapping
+
+
+def check_store(
+    settings: Settings, report: CheckReport, skip: frozenset[str] = frozenset()
+) -> None:
+    if skip & {"state_dir", "database_url"}:
+        return
+    try:
+        report.notes.append(probe_store(settings))
+    except SyncdError as exc:
+        report.problems.append(str(exc))
 
 
 def check_org(client: OrgClient, mapping: FieldMapping, report: CheckReport) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from syncd.cli.base import ConfigOption, command, console, progress_bar, setup
+from syncd.cli.base import ConfigOption, command, console, progress_bar, setup, setup_collecting
 
 
 @command()
@@ -28,7 +28,8 @@ def sync(
     from syncd.service.runtime import open_runtime
     from syncd.sync.cycle import Cycle, CycleOptions
 
-    runtime = open_runtime(setup(config))
+    settings, problems = setup_collecting(config)
+    runtime = open_runtime(settings, earlier=problems)
     try:
         with progress_bar() as bar:
             report = Cycle(
@@ -84,14 +85,14 @@ def resync(
 ) -> None:
     """Ask for a resync: queued for the running daemon's next tick, or run now with --now."""
     from syncd.service.resync import InvalidResync, build_resync, queue
-    from syncd.store.store import Store
+    from syncd.service.runtime import open_store
 
     try:
         wanted = build_resync(full=full, accounts=account or [], opportunities=opportunity or [])
     except InvalidResync as exc:
         raise typer.BadParameter(str(exc)) from None
     settings = setup(config)
-    store = Store.open(settings.database_url, settings.state_dir)
+    store = open_store(settings)
     try:
         count = queue(store, wanted, source="cli", at=datetime.now(UTC))
     finally:
