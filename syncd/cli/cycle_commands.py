@@ -58,14 +58,18 @@ def run(
     ] = False,
 ) -> None:
     """Run as a service: cycles on schedule, the admin API, until SIGTERM/SIGINT."""
-    from syncd.service.daemon import Daemon
-    from syncd.service.runtime import open_runtime
+    from syncd.service.signals import StopSignals
 
-    runtime = open_runtime(setup(config))
-    try:
-        code = Daemon(runtime).run(standby=standby)
-    finally:
-        runtime.close()
+    with StopSignals() as signals:  # first: a stop during start-up is a clean exit too
+        from syncd.service.daemon import Daemon
+        from syncd.service.runtime import open_runtime
+
+        settings, problems = setup_collecting(config)
+        runtime = open_runtime(settings, earlier=problems)
+        try:
+            code = Daemon(runtime, signals).run(standby=standby)
+        finally:
+            runtime.close()
     raise typer.Exit(code)
 
 
