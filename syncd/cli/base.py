@@ -97,6 +97,17 @@ def crashed(exc: Exception) -> typer.Exit:
     return typer.Exit(EXIT_FAILED)
 
 
+# Typer's exits and usage errors: its own classes in recent typer, click's in older ones.
+_PASS_THROUGH: tuple[type[BaseException], ...] = (
+    typer.Exit,
+    typer.Abort,
+    getattr(typer, "TyperException", click.ClickException),
+    click.exceptions.Exit,
+    click.ClickException,
+    click.Abort,
+)
+
+
 def guarded(fn: F) -> F:
     """The error boundary: syncd's errors become a message and the documented exit code."""
 
@@ -106,7 +117,7 @@ def guarded(fn: F) -> F:
             return fn(*args, **kwargs)
         except SyncdError as exc:
             raise fail(exc) from None
-        except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort):
+        except _PASS_THROUGH:
             raise  # typer's own exits and usage errors
         except Exception as exc:
             raise crashed(exc) from None

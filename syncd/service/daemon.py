@@ -163,8 +163,9 @@ class Daemon:
         with self._signals_installed():
             if self._acquire(standby):
                 try:
-                    if self._authenticate():
-                        self._serve()
+                    with self._admin() as admin:  # /healthz answers while we log in
+                        if self._authenticate():
+                            self._serve(admin)
                 finally:
                     self.lock.release()
         log.info("daemon.stopped", signal=self.signals.received)
@@ -200,20 +201,19 @@ class Daemon:
             log.warning("daemon.org_unreachable", error=str(exc))
             return not self.stop.is_set()
 
-    def _serve(self) -> None:
-        with self._admin() as admin:
-            self.metrics.refresh_ledger(self.runtime.store)
-            self._schedule()
-            self.scheduler.start()
-            log.info(
-                "daemon.started",
-                interval_seconds=self.runtime.settings.interval_seconds,
-                admin=f"http://{admin.host}:{admin.port}",
-                store=self.runtime.store.location,
-            )
-            self.stop.wait()
-            log.info("daemon.stopping", signal=self.signals.received)
-            self.scheduler.shutdown(wait=True)  # the cycle in flight finishes its batch
+    def _serve(self, admin: ThreadedServer) -> None:
+        self.metrics.refresh_ledger(self.runtime.store)
+        self._schedule()
+        self.scheduler.start()
+        log.info(
+            "daemon.started",
+            interval_seconds=self.runtime.settings.interval_seconds,
+            admin=f"http://{admin.host}:{admin.port}",
+            store=self.runtime.store.location,
+        )
+        self.stop.wait()
+        log.info("daemon.stopping", signal=self.signals.received)
+        self.scheduler.shutdown(wait=True)  # the cycle in flight finishes its batch
 
 
 def _until_stopped(work: Callable[[], object], stop: threading.Event) -> bool:

@@ -9,6 +9,7 @@ the sandbox org configured so that a command which wrongly went on would reach i
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -387,3 +388,52 @@ def test_bad_input_is_reported_and_nothing_is_written(
     assert {name: server.org.records(name) for name in before} == before
     if command != "check":  # check reads the org on purpose; the others must stop before it
         assert server.api_calls() == 0, dict(server.calls)
+
+
+def test_an_admin_port_in_use_stops_run_before_the_org_is_called(
+    server: SandboxServer, runner: CliRunner, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env: dict[str, str | None] = {
+            **org_env(server, tmp_path),
+            "SYNCD_ADMIN_PORT": str(taken.getsockname()[1]),
+        }
+        outcome = invoke(runner, "run", env, tmp_path)
+    assert outcome.crashed is None and outcome.exit_code == 2, outcome.text
+    assert "admin_port" in outcome.text and "in use" in outcome.text
+    assert sum(server.calls.values()) == 0  # not even a login
+
+
+@pytest.mark.parametrize("command", ALL_CHECKED)
+def test_every_problem_is_listed_at_once(
+    command: str, server: SandboxServer, runner: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "syncd.yaml").write_text("interval_seconds: 3\ncolour: blue\n")
+    (tmp_path / "mapping.yaml").write_text(MAPPING.replace("sobject: Account", "sobject: A-B"))
+    (tmp_path / "rules.yaml").write_text(RULES + "\nversion: again\n")
+    env: dict[str, str | None] = {
+        **org_env(server, tmp_path),
+        "SYNCD_CONFIG": str(tmp_path / "syncd.yaml"),
+        "SYNCD_MAPPING_FILE": str(tmp_path / "mapping.yaml"),
+        "SYNCD_RULES_FILE": str(tmp_path / "rules.yaml"),
+        "SYNCD_DATABASE_URL": f"sqlite:///{tmp_path}/absent/syncd.db",
+    }
+    outcome = invoke(runner, command, env, tmp_path)
+    assert outcome.crashed is None
+    assert outcome.exit_code == (1 if command == "check" else 2), outcome.text
+    flat = outcome.text.replace("\n", "")
+    for named in (
+        "interval_seconds",
+        "colour: unknown key",
+        f"{tmp_path}/mapping.yaml",
+        "account.sobject",
+        f"{tmp_path}/rules.yaml",
+        "duplicate key 'version'",
+        f"{tmp_path}/absent/syncd.db",
+    ):
+        assert named in flat, (named, outcome.text)
+    if command != "check":
+        assert "syncd cannot start, 5 problems" in flat
+        assert server.api_calls() == 0
