@@ -102,7 +102,9 @@ class Settings(BaseSettings):
     @classmethod
     def _exists(cls, value: Path) -> Path:
         if not value.is_file():
-            raise ValueError(f"file {value} does not exist")
+            raise ValueError(
+                f"{value} is not a file" if value.exists() else f"file {value} does not exist"
+            )
         return value
 
     @classmethod
