@@ -25,7 +25,8 @@ class ConfigError(SyncdError):
         self.problems = list(problems or [])
         text = message
         if self.problems:
-            text += "\n" + "\n".join(f"  - {p}" for p in self.problems)
+            # A problem may itself be a multi-line error (a file with its own problems).
+            text += "\n" + "\n".join(f"  - {p}".replace("\n", "\n    ") for p in self.problems)
         super().__init__(text)
 
 

@@ -9,6 +9,7 @@ never from the YAML file that sits in version control.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -18,16 +19,23 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
 from syncd.errors import ConfigError
+from syncd.logs import register_secrets
 from syncd.salesforce.config import SalesforceSettings
-from syncd.validation import format_validation_error
+from syncd.settings_sources import FileValues, SecretsDir, env_name, given_secrets, origin
+from syncd.validation import format_validation_error, read_yaml_mapping
 
 # Where the source checkout keeps the default rules and mapping (editable installs, demo).
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SECRET_KEYS = ("client_secret", "password", "access_token", "admin_token")
+# Settings whose values are secrets: only from the environment or SYNCD_SECRETS_DIR.
+SECRET_SETTINGS = (
+    ("salesforce", "client_secret"),
+    ("salesforce", "password"),
+    ("salesforce", "access_token"),
+    ("admin_token",),
+)
 
 
 def _default_file(relative: str) -> Path:
@@ -96,7 +104,9 @@ class Settings(BaseSettings):
     @classmethod
     def _exists(cls, value: Path) -> Path:
         if not value.is_file():
-            raise ValueError(f"file {value} does not exist")
+            raise ValueError(
+                f"{value} is not a file" if value.exists() else f"file {value} does not exist"
+            )
         return value
 
     @classmethod
@@ -111,64 +121,144 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         secrets_dir = os.environ.get("SYNCD_SECRETS_DIR")
         if secrets_dir:
-            sources.append(_SecretsDir(settings_cls, Path(secrets_dir)))
-        if settings_cls.model_config.get("yaml_file"):
-            sources.append(YamlConfigSettingsSource(settings_cls))
+            sources.append(SecretsDir(settings_cls, Path(secrets_dir)))
         return tuple(sources)
 
 
-class _SecretsDir(PydanticBaseSettingsSource):
-    """Files named like ``salesforce__client_secret`` (Docker/Kubernetes secrets)."""
+class SettingsError(ConfigError):
+    """Invalid settings, every problem listed.
 
-    def __init__(self, settings_cls: type[BaseSettings], directory: Path):
-        super().__init__(settings_cls)
-        self.directory = directory
+    ``fallback`` is what start-up can go on checking with (the keys that failed at their
+    defaults, or None when even that fails) and ``failed`` the top-level keys that
+    failed, so that the mapping, rules and store can be checked in the same run without
+    checking a default file in place of the one the user meant.
+    """
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str,
+        problems: list[str],
+        fallback: Settings | None,
+        failed: frozenset[str],
+    ):
+        super().__init__(message, source=source, problems=problems)
+        self.fallback = fallback
+        self.failed = failed
 
-    def __call__(self) -> dict[str, Any]:
-        if not self.directory.is_dir():
-            raise ConfigError(f"SYNCD_SECRETS_DIR={self.directory} is not a directory")
-        values: dict[str, Any] = {}
-        for path in sorted(self.directory.iterdir()):
-            if not path.is_file() or path.name.startswith("."):
-                continue
-            keys = path.name.lower().removeprefix("syncd_").split("__")
-            target = values
-            for key in keys[:-1]:
-                target = target.setdefault(key, {})
-            target[keys[-1]] = path.read_text(encoding="utf-8").strip()
-        return values
+
+def _with_file(values: dict[str, Any], lenient: bool = False) -> type[Settings]:
+    """Settings whose lowest-precedence source is ``values`` (the settings file)."""
+    config = {**Settings.model_config, "extra": "ignore" if lenient else "forbid"}
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(**config)  # type: ignore[typeddict-item]
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            chosen = super().settings_customise_sources(
+                settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+            )
+            return (*chosen, FileValues(settings_cls, values))
+
+    return FileSettings
+
+
+def _secrets_in_file(values: dict[str, Any]) -> list[str]:
+    """Refuse secrets in the settings file (it sits in version control); drop them."""
+    problems = []
+    for path in SECRET_SETTINGS:
+        section: Any = values
+        for key in path[:-1]:
+            section = section.get(key) if isinstance(section, dict) else None
+        if isinstance(section, dict) and path[-1] in section:
+            del section[path[-1]]
+            problems.append(
+                f"{'.'.join(path)}: secrets do not belong in the settings file; set "
+                f"{env_name(path)} or put it in a file named {'__'.join(path)} in "
+                "SYNCD_SECRETS_DIR"
+            )
+    return problems
+
+
+def _known_variables() -> set[str]:
+    names = {"SYNCD_CONFIG", "SYNCD_SECRETS_DIR"}
+    names.update(env_name((name,)) for name in Settings.model_fields)
+    names.update(env_name(("salesforce", name)) for name in SalesforceSettings.model_fields)
+    return names
+
+
+def _unknown_variables() -> list[str]:
+    known = _known_variables()
+    problems = []
+    for name in sorted(n.upper() for n in os.environ if n.upper().startswith("SYNCD_")):
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problems.append(f"{name}: not a syncd setting (README, Settings){hint}")
+    return problems
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build settings from (in order of precedence) overrides, env, secrets dir, YAML file.
 
     The YAML file is ``config_file`` or else ``$SYNCD_CONFIG``; without either, only the
-    environment and defaults count.
+    environment and defaults count. Every problem is listed at once (SettingsError).
     """
     if config_file is None and os.environ.get("SYNCD_CONFIG"):
         config_file = Path(os.environ["SYNCD_CONFIG"])
-    settings_cls: type[Settings] = Settings
+    values: dict[str, Any] = {}
     if config_file is not None:
-        if not config_file.is_file():
-            raise ConfigError(f"settings file {config_file} does not exist")
-        settings_cls = type(
-            "FileSettings",
-            (Settings,),
-            {
-                "model_config": SettingsConfigDict(
-                    **{**Settings.model_config, "yaml_file": config_file}
-                )
-            },
-        )
-    source = str(config_file) if config_file else "environment"
+        if not config_file.exists():
+            raise ConfigError(
+                f"settings file {config_file} does not exist", source=str(config_file)
+            )
+        values = read_yaml_mapping(config_file, "settings")
+    source = f"{config_file} and SYNCD_* variables" if config_file else "SYNCD_* variables"
+    register_secrets(given_secrets(SECRET_SETTINGS))  # masked in logs even if invalid
+    problems = _secrets_in_file(values) + _unknown_variables()
     try:
-        return settings_cls(**overrides)
+        settings = _with_file(values)(**overrides)
     except ValidationError as exc:
-        raise ConfigError(
-            f"invalid settings (from {source} and SYNCD_* variables)",
+        failed = frozenset(str(e["loc"][0]) for e in exc.errors() if e["loc"])
+        problems += format_validation_error(exc, origin=origin)
+        raise SettingsError(
+            f"invalid settings (from {source})",
             source=source,
-            problems=format_validation_error(exc),
+            problems=problems,
+            fallback=_fallback(values, overrides, failed),
+            failed=failed,
         ) from None
+    if problems:
+        raise SettingsError(
+            f"invalid settings (from {source})",
+            source=source,
+            problems=problems,
+            fallback=settings,
+            failed=frozenset(),
+        )
+    return settings
+
+
+def _fallback(
+    values: dict[str, Any], overrides: dict[str, Any], failed: frozenset[str]
+) -> Settings | None:
+    """The settings with every failed key at its default (None for the org section)."""
+    fields = Settings.model_fields
+    defaults = {
+        name: None if name == "salesforce" else fields[name].get_default(call_default_factory=True)
+        for name in failed
+        if name in fields
+    }
+    try:
+        return _with_file(values, lenient=True)(**{**overrides, **defaults})
+    except (ValidationError, ConfigError):
+        return None

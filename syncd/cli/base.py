@@ -9,12 +9,15 @@ syncd's errors to those codes the same way and never prints a traceback for them
 from __future__ import annotations
 
 import functools
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
+import structlog
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -27,8 +30,8 @@ from rich.progress import (
 )
 
 from syncd.errors import ConfigError, SyncdError
-from syncd.logs import configure_logging, register_secrets
-from syncd.settings import Settings, load_settings
+from syncd.logs import configure_logging, redact_text, register_secrets
+from syncd.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
     name="syncd",
@@ -73,6 +76,38 @@ def fail(exc: SyncdError) -> typer.Exit:
     return typer.Exit(code)
 
 
+def crashed(exc: Exception) -> typer.Exit:
+    """An error syncd did not expect (a bug): its traceback, secrets masked, then exit 1.
+
+    Logged as an event when logging is set up (JSON lines in service mode keep it with
+    the rest), printed plain otherwise; never a pretty traceback with local variables,
+    which would show the values of secrets.
+    """
+    if structlog.is_configured():
+        structlog.get_logger("syncd.cli").error("cli.crashed", exc_info=exc)
+    else:
+        trace = "".join(traceback.format_exception(exc))
+        err_console.print(redact_text(trace), markup=False, highlight=False, end="")
+    err_console.print(
+        f"syncd: unexpected error: {type(exc).__name__}: {redact_text(str(exc))} "
+        "(a bug in syncd: please report it with the traceback above)",
+        markup=False,
+        highlight=False,
+    )
+    return typer.Exit(EXIT_FAILED)
+
+
+# Typer's exits and usage errors: its own classes in recent typer, click's in older ones.
+_PASS_THROUGH: tuple[type[BaseException], ...] = (
+    typer.Exit,
+    typer.Abort,
+    getattr(typer, "TyperException", click.ClickException),
+    click.exceptions.Exit,
+    click.ClickException,
+    click.Abort,
+)
+
+
 def guarded(fn: F) -> F:
     """The error boundary: syncd's errors become a message and the documented exit code."""
 
@@ -82,6 +117,10 @@ def guarded(fn: F) -> F:
             return fn(*args, **kwargs)
         except SyncdError as exc:
             raise fail(exc) from None
+        except _PASS_THROUGH:
+            raise  # typer's own exits and usage errors
+        except Exception as exc:
+            raise crashed(exc) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -98,13 +137,31 @@ def command(target: typer.Typer = app, **options: Any) -> Callable[[F], F]:
 
 def setup(config: Path | None) -> Settings:
     """Settings for a command that logs: secrets registered for redaction first."""
+    settings, problems = setup_collecting(config)
+    if problems is not None:
+        raise problems
+    return settings
+
+
+def setup_collecting(config: Path | None) -> tuple[Settings, SettingsError | None]:
+    """``setup`` for commands that go on to list every start-up problem at once.
+
+    Invalid settings come back as the SettingsError beside its fallback (the failed keys
+    at their defaults), so the mapping, rules and store are still checked; only settings
+    too broken for a fallback (an unreadable file) raise here.
+    """
     from syncd.service.runtime import secret_values
 
-    settings = load_settings(config)
+    try:
+        settings, problems = load_settings(config), None
+    except SettingsError as exc:
+        if exc.fallback is None:
+            raise
+        settings, problems = exc.fallback, exc
     if settings.salesforce is not None:
         register_secrets(secret_values(settings.salesforce))
     configure_logging(settings.log_format, settings.log_level)
-    return settings
+    return settings, problems
 
 
 class _BarProgress:

@@ -1,10 +1,10 @@
 """`syncd check`: is this deployment able to run? Every problem found, not just the first.
 
-Validates the settings, mapping and rules files; authenticates and proves it with a
-real call (a given access token is otherwise never tried before the first cycle);
-describes Account, Opportunity, User and Task; checks each mapped field exists, has a
-compatible type, and is readable (or writable, for the fields syncd writes) by the
-integration user; and checks the owners the rules file names are active users (E12).
+Validates the settings, mapping and rules files and the state store; authenticates and
+proves it with a real call (a given access token is otherwise never tried before the
+first cycle); describes Account, Opportunity, User and Task; checks each mapped field
+exists, has a compatible type, and is readable (or writable, for the fields syncd writes)
+by the integration user; and checks the owners the rules file names are active users.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from syncd.engine.policy import Owners, Policy, load_policy
 from syncd.errors import AuthenticationError, SyncdError
 from syncd.salesforce import OrgClient
 from syncd.salesforce.soql import identifier, select, soql_format
+from syncd.service.runtime import probe_store
 from syncd.settings import Settings
 from syncd.sync.mapping import FieldMapping, load_mapping
 
@@ -79,19 +80,35 @@ class CheckedFiles:
     policy: Policy | None
 
 
-def check_files(settings: Settings, report: CheckReport) -> CheckedFiles:
+def check_files(
+    settings: Settings, report: CheckReport, skip: frozenset[str] = frozenset()
+) -> CheckedFiles:
+    """The mapping and rules files (``skip``: settings that failed; their files are unknown)."""
     mapping = policy = None
-    try:
-        mapping = load_mapping(settings.mapping_file)
-        report.notes.append(f"mapping {settings.mapping_file}: valid")
-    except SyncdError as exc:
-        report.problems.append(str(exc))
-    try:
-        policy = load_policy(settings.rules_file)
-        report.notes.append(f"rules {settings.rules_file}: valid (version {policy.version})")
-    except SyncdError as exc:
-        report.problems.append(str(exc))
+    if "mapping_file" not in skip:
+        try:
+            mapping = load_mapping(settings.mapping_file)
+            report.notes.append(f"mapping {settings.mapping_file}: valid")
+        except SyncdError as exc:
+            report.problems.append(str(exc))
+    if "rules_file" not in skip:
+        try:
+            policy = load_policy(settings.rules_file)
+            report.notes.append(f"rules {settings.rules_file}: valid (version {policy.version})")
+        except SyncdError as exc:
+            report.problems.append(str(exc))
     return CheckedFiles(mapping, policy)
+
+
+def check_store(
+    settings: Settings, report: CheckReport, skip: frozenset[str] = frozenset()
+) -> None:
+    if skip & {"state_dir", "database_url"}:
+        return
+    try:
+        report.notes.append(probe_store(settings))
+    except SyncdError as exc:
+        report.problems.append(str(exc))
 
 
 def check_org(

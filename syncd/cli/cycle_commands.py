@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from syncd.cli.base import ConfigOption, command, console, progress_bar, setup
+from syncd.cli.base import ConfigOption, command, console, progress_bar, setup, setup_collecting
 
 
 @command()
@@ -29,7 +29,8 @@ def sync(
     from syncd.store.lock import InstanceLock
     from syncd.sync.cycle import Cycle, CycleOptions
 
-    runtime = open_runtime(setup(config))
+    settings, problems = setup_collecting(config)
+    runtime = open_runtime(settings, earlier=problems)
     try:
         with InstanceLock(runtime.store, runtime.settings.state_dir).held(), progress_bar() as bar:
             report = Cycle(
@@ -58,14 +59,18 @@ def run(
     ] = False,
 ) -> None:
     """Run as a service: cycles on schedule, the admin API, until SIGTERM/SIGINT."""
-    from syncd.service.daemon import Daemon
-    from syncd.service.runtime import open_runtime
+    from syncd.service.signals import StopSignals
 
-    runtime = open_runtime(setup(config))
-    try:
-        code = Daemon(runtime).run(standby=standby)
-    finally:
-        runtime.close()
+    with StopSignals() as signals:  # first: a stop during start-up is a clean exit too
+        from syncd.service.daemon import Daemon
+        from syncd.service.runtime import open_runtime
+
+        settings, problems = setup_collecting(config)
+        runtime = open_runtime(settings, earlier=problems)
+        try:
+            code = Daemon(runtime, signals).run(standby=standby)
+        finally:
+            runtime.close()
     raise typer.Exit(code)
 
 
@@ -85,14 +90,14 @@ def resync(
 ) -> None:
     """Ask for a resync: queued for the running daemon's next tick, or run now with --now."""
     from syncd.service.resync import InvalidResync, build_resync, queue
-    from syncd.store.store import Store
+    from syncd.service.runtime import open_store
 
     try:
         wanted = build_resync(full=full, accounts=account or [], opportunities=opportunity or [])
     except InvalidResync as exc:
         raise typer.BadParameter(str(exc)) from None
     settings = setup(config)
-    store = Store.open(settings.database_url, settings.state_dir)
+    store = open_store(settings)
     try:
         count = queue(store, wanted, source="cli", at=datetime.now(UTC))
     finally:

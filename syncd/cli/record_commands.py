@@ -13,7 +13,7 @@ from syncd.cli.base import (
     command,
     console,
     err_console,
-    setup,
+    setup_collecting,
     valid_id,
 )
 from syncd.errors import ConfigError
@@ -40,11 +40,11 @@ def violations(
 ) -> None:
     """List the violation ledger: every occurrence, its escalation level and its Task."""
     from syncd.cli.ledger_view import render_ledger
+    from syncd.service.runtime import open_store
     from syncd.settings import load_settings
-    from syncd.store.store import Store
 
     settings = load_settings(config)
-    store = Store.open_existing(settings.database_url, settings.state_dir)
+    store = open_store(settings, existing=True)
     try:
         entries = store.ledger(
             open_only=open_only,
@@ -77,8 +77,8 @@ def explain(
     from syncd.sync.related import read_related
 
     record_id = valid_id(record_id) or record_id
-    settings = setup(config)
-    files = open_files(settings, existing_store=offline)
+    settings, problems = setup_collecting(config)
+    files = open_files(settings, existing_store=offline, earlier=problems, need_org=not offline)
     try:
         if offline:
             snapshot = OrgState.from_store(files.store, files.mapping).snapshot

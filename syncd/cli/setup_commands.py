@@ -8,27 +8,43 @@ from typing import Annotated
 
 import typer
 
-from syncd.cli.base import ConfigOption, command, console, progress_bar, sandbox_app, setup
+from syncd.cli.base import (
+    ConfigOption,
+    command,
+    console,
+    progress_bar,
+    sandbox_app,
+    setup_collecting,
+)
 from syncd.logs import configure_logging
 
 
 @command()
 def check(config: ConfigOption = None) -> None:
-    """Check settings, mapping, rules and the org's fields; list every problem found."""
-    from syncd.cli.check import CheckReport, check_files, check_org
+    """Check settings, mapping, rules, the store and the org's fields; list every problem."""
+    from syncd.cli.check import CheckReport, check_files, check_org, check_store
     from syncd.errors import SyncdError
     from syncd.salesforce import OrgClient
 
     report = CheckReport()
-    settings = setup(config)
-    files = check_files(settings, report)
-    if settings.salesforce is None:
-        try:
-            settings.require_salesforce()
-        except SyncdError as exc:
-            report.problems.append(str(exc))
-    elif files.mapping is not None:
-        check_org(OrgClient(settings.salesforce), files.mapping, report, files.policy)
+    try:
+        settings, earlier = setup_collecting(config)
+    except SyncdError as exc:  # settings too broken to check anything else with
+        report.problems.append(str(exc))
+    else:
+        failed = earlier.failed if earlier is not None else frozenset()
+        if earlier is not None:
+            report.problems.append(str(earlier))
+        files = check_files(settings, report, skip=failed)
+        check_store(settings, report, skip=failed)
+        if settings.salesforce is None:
+            if "salesforce" not in failed:
+                try:
+                    settings.require_salesforce()
+                except SyncdError as exc:
+                    report.problems.append(str(exc))
+        elif files.mapping is not None:
+            check_org(OrgClient(settings.salesforce), files.mapping, report, files.policy)
     for note in report.notes:
         console.print(f"[green]ok[/green]  {note}", highlight=False)
     for problem in report.problems:

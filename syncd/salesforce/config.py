@@ -27,13 +27,28 @@ REQUIRED_BY_MODE: dict[str, tuple[str, ...]] = {
 _API_VERSION = re.compile(r"^\d{2,3}\.0$")
 
 
+SECRETS = ("client_secret", "password", "access_token")
+
+
 def setting_name(field: str) -> str:
-    """How a user sets ``field``: its key in the settings file and its environment variable."""
-    return f"salesforce.{field} (env SYNCD_SALESFORCE__{field.upper()})"
+    """How a user sets ``field``: its key in the settings file and its environment variable
+    (secrets: the variable or a file in the secrets directory, never the settings file)."""
+    variable = f"SYNCD_SALESFORCE__{field.upper()}"
+    if field in SECRETS:
+        return (
+            f"salesforce.{field} (env {variable} or file salesforce__{field} in SYNCD_SECRETS_DIR)"
+        )
+    return f"salesforce.{field} (env {variable})"
 
 
 def _https_base(value: str, key: str) -> str:
     parsed = urlparse(value)
+    if parsed.username is not None or parsed.password is not None:
+        # Never echoed: the part before the @ may be a password.
+        raise ValueError(
+            f"salesforce.{key} must not carry a user name or password (https://user:pass@...); "
+            "credentials go in their own settings"
+        )
     if parsed.scheme != "https" or not parsed.hostname:
         raise ValueError(
             f"salesforce.{key} must be an https:// URL such as https://acme.my.salesforce.com "

@@ -3,25 +3,64 @@
 GET /healthz, /readyz, /metrics, /status are open (bind to 127.0.0.1 or a private
 network); POST /resync needs ``Authorization: Bearer <admin token>``, compared in
 constant time. Without a configured token the write endpoint is disabled.
+
+Bounded at every layer: connections and header time/size by ``ADMIN_LIMITS`` (see
+``http.py``), the body of POST /resync by size (413), reading time (408) and Id count
+(400), its fields by a strict pydantic model (``{"full": "false"}`` is a 400, not a
+whole-org resync). Every refused request is logged (method, path, status, client),
+never its headers: the token stays out of the logs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from syncd.service.http import Limits
 from syncd.service.metrics import Metrics
 from syncd.service.resync import InvalidResync, build_resync, queue
 from syncd.store.store import Store
+from syncd.validation import format_validation_error
+
+log = structlog.get_logger("syncd.admin")
+
+ADMIN_LIMITS = Limits(max_connections=32, header_timeout=10.0, backlog=16)
+MAX_BODY_BYTES = 64 * 1024
+MAX_IDS = 2000  # per request: a bigger set is a whole-org resync (`"full": true`)
+BODY_TIMEOUT = 10.0
+
+
+class ResyncBody(BaseModel):
+    """The body of POST /resync, validated strictly: no coercion of "false" to a bool."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    full: StrictBool = False
+    accounts: list[StrictStr] = Field(default_factory=list, max_length=MAX_IDS)
+    opportunities: list[StrictStr] = Field(default_factory=list, max_length=MAX_IDS)
+
+
+class Refused(Exception):
+    """An answer other than success, with a message a person can read."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -33,6 +72,7 @@ class AdminContext:
     wake: Callable[[], None] = lambda: None  # ask the daemon for a cycle now
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     budget: Callable[[], dict[str, Any]] = dict
+    body_timeout: float = BODY_TIMEOUT  # seconds for the body of POST /resync to arrive
 
 
 def admin_app(ctx: AdminContext) -> Starlette:
@@ -58,18 +98,13 @@ def admin_app(ctx: AdminContext) -> Starlette:
         if refusal is not None:
             return refusal
         try:
-            body = await request.json()
-            if not isinstance(body, dict):
-                raise InvalidResync("the body must be a JSON object")
-            unknown = set(body) - {"full", "accounts", "opportunities"}
-            if unknown:
-                raise InvalidResync(f"unknown keys {sorted(unknown)}")
+            body = await _resync_body(request, ctx.body_timeout)
             wanted = build_resync(
-                full=bool(body.get("full", False)),
-                accounts=_list(body, "accounts"),
-                opportunities=_list(body, "opportunities"),
+                full=body.full, accounts=body.accounts, opportunities=body.opportunities
             )
-        except ValueError as exc:  # InvalidResync, or a body that is not JSON
+        except Refused as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        except InvalidResync as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         queued = queue(ctx.store, wanted, source="http", at=ctx.clock())
         ctx.wake()
@@ -82,8 +117,81 @@ def admin_app(ctx: AdminContext) -> Starlette:
             Route("/metrics", metrics),
             Route("/status", status),
             Route("/resync", resync, methods=["POST"]),
-        ]
+        ],
+        middleware=[Middleware(_RefusalLog)],
     )
+
+
+class _RefusalLog:
+    """One log line per refused request (4xx); never the headers: the token is one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_logging(message: Message) -> None:
+            if message["type"] == "http.response.start" and 400 <= message["status"] < 500:
+                client = scope.get("client")
+                log.warning(
+                    "admin.refused",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=message["status"],
+                    client=f"{client[0]}:{client[1]}" if client else None,
+                )
+            await send(message)
+
+        await self.app(scope, receive, send_logging)
+
+
+async def _resync_body(request: Request, timeout: float) -> ResyncBody:
+    raw = await _read_body(request, timeout)
+    if not raw.strip():
+        raise Refused(400, _EXAMPLE.format(problem="the request has no body"))
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise Refused(400, _EXAMPLE.format(problem="the body is not JSON")) from None
+    if not isinstance(data, dict):
+        raise Refused(400, _EXAMPLE.format(problem="the body must be a JSON object"))
+    try:
+        body = ResyncBody.model_validate(data)
+    except ValidationError as exc:
+        raise Refused(400, "; ".join(format_validation_error(exc))) from None
+    if len(body.accounts) + len(body.opportunities) > MAX_IDS:
+        raise Refused(400, f"at most {MAX_IDS} Ids a request; for more, ask for a full resync")
+    return body
+
+
+_EXAMPLE = (
+    '{problem}; send a JSON object such as {{"accounts": ["001..."], "opportunities": '
+    '["006..."]}} or {{"full": true}}'
+)
+
+
+async def _read_body(request: Request, timeout: float) -> bytes:
+    """The body, at most MAX_BODY_BYTES, within ``timeout`` seconds (413 / 408 otherwise)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise Refused(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+
+    async def read() -> bytes:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise Refused(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    try:
+        return await asyncio.wait_for(read(), timeout)
+    except TimeoutError:
+        raise Refused(408, f"the body did not arrive within {timeout:g} seconds") from None
 
 
 def status_document(ctx: AdminContext) -> dict[str, Any]:
@@ -134,10 +242,3 @@ def _authorize(request: Request, token: str | None) -> Response | None:
             headers={"WWW-Authenticate": "Bearer"},
         )
     return None
-
-
-def _list(body: dict[str, Any], key: str) -> list[str]:
-    value = body.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidResync(f"{key!r} must be a list of Id strings")
-    return value

@@ -3,15 +3,19 @@
 Jobs: the sync cycle every ``interval_seconds`` (coalesced, one at a time), a nightly
 full reconcile (cron) and a daily escalation sweep. A signal sets an event; the cycle
 checks it between write batches, so the batch in flight finishes, the run is recorded
-as interrupted (watermarks untouched) and the process exits 0.
+as interrupted (watermarks untouched) and the process exits 0. During start-up (the
+lock, authentication) nothing is in flight: a signal ends start-up at once, also exit 0.
+
+The sync loop never depends on the admin server: it is bounded (``http.py``), and a
+server that fails to start or dies is logged, never the end of the cycles.
 """
 
 from __future__ import annotations
 
-import signal
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from types import FrameType
 from typing import Any
 
 import structlog
@@ -19,11 +23,12 @@ from apscheduler.events import EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from syncd.errors import SyncdError
-from syncd.service.admin import AdminContext, admin_app
+from syncd.errors import ConfigError, RetriableError, SyncdError
+from syncd.service.admin import ADMIN_LIMITS, AdminContext, admin_app
 from syncd.service.http import ThreadedServer
 from syncd.service.metrics import Metrics
 from syncd.service.runtime import Runtime
+from syncd.service.signals import StopSignals
 from syncd.store.lock import InstanceLock, LockLost
 from syncd.sync.cycle import Cycle, CycleOptions
 
@@ -32,9 +37,13 @@ CYCLE_JOB = "sync-cycle"
 
 
 class Daemon:
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, signals: StopSignals | None = None):
         self.runtime = runtime
-        self.stop = threading.Event()
+        # `syncd run` installs the signals before loading anything; used as a library,
+        # the daemon installs its own for the length of run().
+        self._own_signals = signals is None
+        self.signals = signals or StopSignals()
+        self.stop = self.signals.event
         self.metrics = Metrics()
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.lock = InstanceLock(runtime.store, runtime.settings.state_dir)
@@ -104,10 +113,6 @@ class Daemon:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        log.info("daemon.stopping", signal=signal.Signals(signum).name)
-        self.stop.set()
-
     def _on_missed(self, event: JobEvent) -> None:
         log.warning("daemon.job_missed", job=event.job_id, scheduled=str(event.scheduled_run_time))
 
@@ -149,7 +154,15 @@ class Daemon:
             wake=self.wake,
             budget=self._budget,
         )
-        return ThreadedServer.for_app(admin_app(ctx), settings.admin_host, settings.admin_port)
+        try:
+            return ThreadedServer.for_app(
+                admin_app(ctx), settings.admin_host, settings.admin_port, limits=ADMIN_LIMITS
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve the admin API on {settings.admin_host}:{settings.admin_port} "
+                f"(admin_host / admin_port): {exc.strerror}"
+            ) from None
 
     def _budget(self) -> dict[str, Any]:
         """The org's API budget as the last cycle that read it saw it."""
@@ -164,28 +177,85 @@ class Daemon:
         return {}
 
     def run(self, *, standby: bool = False) -> int:
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        """Serve until a stop signal; 0 whenever it stops because it was asked to."""
+        with self._signals_installed():
+            if self._acquire(standby):
+                try:
+                    with self._admin() as admin:  # /healthz answers while we log in
+                        if self._authenticate():
+                            self._serve(admin)
+                finally:
+                    self.lock.release()
+        log.info("daemon.stopped", signal=self.signals.received, lost_lock=self.lost_lock)
+        return 1 if self.lost_lock else 0  # stepped down: another syncd holds the store
+
+    @contextmanager
+    def _signals_installed(self) -> Iterator[None]:
+        if not self._own_signals:
+            yield
+            return
+        with self.signals:
+            yield
+
+    def _acquire(self, standby: bool) -> bool:
+        """The one-daemon lock; False when stopped before it is ours."""
+        if self.stop.is_set():  # the signal came while settings and files were read
+            return False
         if standby:
             log.info("daemon.standby", lock=str(self.lock.path))
-            if not self.lock.wait(self.stop.is_set):
-                return 0
-        else:
-            self.lock.acquire()
+            return self.lock.wait(self.stop.is_set)
+        self.lock.acquire()
+        return True
+
+    def _authenticate(self) -> bool:
+        """Log in before the first cycle: wrong credentials stop start-up, not each cycle.
+
+        An org that is only unreachable now does not: the cycles retry. False when a stop
+        signal came first.
+        """
         try:
-            with self._admin() as admin:
-                self.metrics.refresh_ledger(self.runtime.store)
-                self._schedule()
-                self.scheduler.start()
-                log.info(
-                    "daemon.started",
-                    interval_seconds=self.runtime.settings.interval_seconds,
-                    admin=f"http://{admin.host}:{admin.port}",
-                    store=self.runtime.store.location,
-                )
-                self.stop.wait()
-                self.scheduler.shutdown(wait=True)  # the cycle in flight finishes its batch
+            return _until_stopped(self.runtime.client.connect, self.stop)
+        except RetriableError as exc:
+            log.warning("daemon.org_unreachable", error=str(exc))
+            return not self.stop.is_set()
+
+    def _serve(self, admin: ThreadedServer) -> None:
+        self.metrics.refresh_ledger(self.runtime.store)
+        self._schedule()
+        self.scheduler.start()
+        log.info(
+            "daemon.started",
+            interval_seconds=self.runtime.settings.interval_seconds,
+            admin=f"http://{admin.host}:{admin.port}",
+            store=self.runtime.store.location,
+        )
+        self.stop.wait()
+        log.info("daemon.stopping", signal=self.signals.received)
+        self.scheduler.shutdown(wait=True)  # the cycle in flight finishes its batch
+
+
+def _until_stopped(work: Callable[[], object], stop: threading.Event) -> bool:
+    """Run ``work()`` in a helper thread; False, abandoning it, if ``stop`` is set first.
+
+    Start-up holds nothing that needs finishing (no write is in flight), so a stop need
+    not wait for a slow login and its retries; the helper is a daemon thread, and its
+    error, if any, is raised here.
+    """
+    failure: list[BaseException] = []
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as exc:  # raised in the caller's thread below
+            failure.append(exc)
         finally:
-            self.lock.release()
-        log.info("daemon.stopped", lost_lock=self.lost_lock)
-        return 1 if self.lost_lock else 0
+            done.set()
+
+    threading.Thread(target=target, name="daemon-start-up", daemon=True).start()
+    while not done.wait(0.05):
+        if stop.is_set():
+            return False
+    if failure:
+        raise failure[0]
+    return True

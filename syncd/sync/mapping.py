@@ -14,9 +14,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
 
 from syncd.engine.domain import (
     Account,
@@ -35,12 +35,22 @@ from syncd.validation import format_validation_error, read_yaml
 _FIELD_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
-def _check_field_name(value: str | None) -> str | None:
+def _check_field_name(value: str | None, what: str = "field") -> str | None:
     if value is None:
         return None
     if not value or not set(value) <= _FIELD_NAME_CHARS or value[0].isdigit():
-        raise ValueError(f"{value!r} is not a Salesforce field API name (letters, digits, _)")
+        raise ValueError(f"{value!r} is not a Salesforce {what} API name (letters, digits, _)")
     return value
+
+
+def _check_object_name(value: str) -> str:
+    _check_field_name(value, "object")
+    return value
+
+
+# Checked here, at start-up: a bad name would otherwise first fail while building a query.
+ObjectName = Annotated[str, AfterValidator(_check_object_name)]
+FieldName = Annotated[str, AfterValidator(_check_field_name)]
 
 
 class _Model(BaseModel):
@@ -76,10 +86,10 @@ class AccountWrite(_FieldNames):
 
 
 class AccountMapping(_Model):
-    sobject: str = "Account"
+    sobject: ObjectName = "Account"
     read: AccountRead
     write: AccountWrite
-    extra: dict[str, str] = {}
+    extra: dict[str, FieldName] = {}
 
 
 class OpportunityRead(_FieldNames):
@@ -122,10 +132,10 @@ class OpportunityWrite(_FieldNames):
 
 
 class OpportunityMapping(_Model):
-    sobject: str = "Opportunity"
+    sobject: ObjectName = "Opportunity"
     read: OpportunityRead
     write: OpportunityWrite
-    extra: dict[str, str] = {}
+    extra: dict[str, FieldName] = {}
     partner_source: Literal["field", "opportunity_partner"] = "field"
     renewal_types: tuple[str, ...] = ("Renewal",)
     registration_approved_values: tuple[str, ...] = ("Approved",)
@@ -142,16 +152,16 @@ class UserRead(_FieldNames):
 
 
 class UserMapping(_Model):
-    sobject: str = "User"
+    sobject: ObjectName = "User"
     read: UserRead
-    extra: dict[str, str] = {}
+    extra: dict[str, FieldName] = {}
     segments: dict[str, Role] = {}
     partner_user_types: tuple[str, ...] = ("PowerPartner",)
 
 
 class TaskMapping(_Model):
-    sobject: str = "Task"
-    key_field: str = "RoE_Key__c"
+    sobject: ObjectName = "Task"
+    key_field: FieldName = "RoE_Key__c"
     open_status: str = "Not Started"
     closed_status: str = "Completed"
 

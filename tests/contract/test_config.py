@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from syncd.salesforce import SalesforceSettings
+from syncd.validation import format_validation_error
 
 
 def test_all_missing_fields_are_listed_with_their_variables() -> None:
@@ -72,3 +73,25 @@ def test_url_and_version_are_normalised() -> None:
         api_version="v61.0",
     )
     assert (settings.login_url, settings.api_version) == ("https://127.0.0.1:8443", "61.0")
+
+
+def test_missing_secrets_say_both_places_they_may_come_from() -> None:
+    with pytest.raises(ValidationError) as caught:
+        SalesforceSettings(auth="password", client_id="app", username="u@acme.com")
+    message = str(caught.value)
+    for name in ("client_secret", "password"):
+        assert f"SYNCD_SALESFORCE__{name.upper()} or file salesforce__{name} in " in message
+    assert "SYNCD_SECRETS_DIR" in message
+
+
+@pytest.mark.parametrize("key", ["login_url", "instance_url"])
+def test_credentials_in_a_url_are_refused_without_echoing_them(key: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SalesforceSettings(
+            client_id="app",
+            client_secret="s",
+            **{key: "https://integration:Url-Password-1@acme.my.salesforce.com"},  # type: ignore[arg-type]
+        )
+    lines = format_validation_error(caught.value)
+    assert any("must not carry a user name or password" in line for line in lines)
+    assert "Url-Password-1" not in "\n".join(lines)

@@ -33,3 +33,10 @@ def test_console_format_when_asked() -> None:
     structlog.get_logger().warning("shown", n=1)
     out = stream.getvalue()
     assert "hidden" not in out and "shown" in out and not out.lstrip().startswith("{")
+
+
+def test_free_text_is_redacted_too() -> None:
+    from syncd.logs import redact_text
+
+    register_secrets(["free-text-secret-9"])
+    assert redact_text("login failed for free-text-secret-9.") == "login failed for ***."
