@@ -7,6 +7,7 @@ transaction-scoped advisory lock keeps two processes from migrating at once.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 FIRST_RELEASE = "0001"  # syncd 0.1.0's schema
@@ -40,9 +42,25 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every migration the database lacks (nothing when it is at the head)."""
-    with engine.begin() as conn:
+def upgrade(engine: Engine, attempts: int = 5) -> None:
+    """Apply every migration the database lacks (nothing when it is at the head).
+
+    Two processes opening a new SQLite store at once (a daemon and `syncd violations`)
+    may both start migrating; the second's statements then fail because the first
+    created the tables. It looks again: the first one's migration is what it wanted.
+    """
+    for attempt in range(attempts):
+        try:
+            _upgrade(engine)
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
+def _upgrade(engine: Engine) -> None:
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         revision = current_revision(conn)

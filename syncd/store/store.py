@@ -102,6 +102,7 @@ class Store:
         self.engine: Engine = _engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self.guard: CommitGuard | None = None
         try:
             upgrade(self.engine)
@@ -491,3 +492,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # The sqlite3 module opens a transaction only before INSERT/UPDATE/DELETE, so a
+    # migration's CREATE TABLE would run outside one: syncd begins every transaction
+    # itself (``_sqlite_begin``), which makes DDL transactional too.
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A migration takes the write lock up front (another process migrating waits for it).
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())

@@ -55,3 +55,23 @@ def test_a_database_written_by_0_1_0_is_upgraded_in_place(tmp_path: Path) -> Non
         tables = {r[0] for r in upgraded.execute("SELECT name FROM sqlite_master")}
         (version,) = upgraded.execute("SELECT version_num FROM alembic_version").fetchone()
     assert "facts" not in tables and version == head_revision()
+
+
+def _open(path: str) -> None:
+    Store.open(None, Path(path)).close()
+
+
+def test_processes_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path) -> None:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    openers = [context.Process(target=_open, args=(str(tmp_path),)) for _ in range(3)]
+    for opener in openers:
+        opener.start()
+    for opener in openers:
+        opener.join(timeout=60)
+    assert [o.exitcode for o in openers] == [0, 0, 0]
+    store = Store.open(None, tmp_path)
+    with store.begin() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    store.close()
