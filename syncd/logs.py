@@ -24,6 +24,11 @@ def register_secrets(values: Iterable[str | None]) -> None:
     _known_secrets.update(v for v in values if v and len(v) >= 4)
 
 
+def scrub(text: str) -> str:
+    """``text`` with every registered secret masked (for errors kept or shown)."""
+    return str(_scrub(text))
+
+
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         for secret in _known_secrets:

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from syncd.errors import ConfigError
+from syncd.notify.settings import NotificationSettings
 from syncd.salesforce.config import SalesforceSettings
 from syncd.validation import format_validation_error
 
@@ -69,6 +70,8 @@ class Settings(BaseSettings):
     full_reconcile_cron: str = "0 2 * * *"
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Slack, Teams, webhooks, email and platform events (README, Notifications).
+    notifications: NotificationSettings = NotificationSettings()
 
     def require_salesforce(self) -> SalesforceSettings:
         if self.salesforce is None:

@@ -46,13 +46,27 @@ def read_yaml(path: Path, what: str) -> Any:
         raise ConfigError(f"{path} is not valid YAML: {exc}", source=str(path)) from None
 
 
+# Never echoed in an error: a whole section's input may hold its secrets, and so may these.
+_SECRET_PARTS = ("password", "secret", "token", "url")
+
+
+def _echo(error: Any) -> bool:
+    """Whether an error may show the value it got (a scalar that is not a secret)."""
+    if error["type"] in ("missing", "extra_forbidden") or "input" not in error:
+        return False
+    if isinstance(error["input"], dict | list | tuple):
+        return False
+    last = str(error["loc"][-1]).lower() if error["loc"] else ""
+    return not any(part in last for part in _SECRET_PARTS)
+
+
 def format_validation_error(exc: ValidationError) -> list[str]:
     """One line per problem: ``account.write.lead: Field required``."""
     lines = []
     for error in exc.errors(include_url=False):
         path = ".".join(str(part) for part in error["loc"]) or "<top level>"
         message = error["msg"]
-        if error["type"] not in ("missing", "extra_forbidden") and "input" in error:
+        if _echo(error):
             message += f" (got {error['input']!r})"
         elif error["type"] == "extra_forbidden":
             message = "unknown key (check the spelling)"

@@ -103,6 +103,7 @@ def setup(config: Path | None) -> Settings:
     settings = load_settings(config)
     if settings.salesforce is not None:
         register_secrets(secret_values(settings.salesforce))
+    register_secrets(settings.notifications.secret_values())
     configure_logging(settings.log_format, settings.log_level)
     return settings
 
