@@ -5,7 +5,7 @@ A notice is due once per occurrence, the first time syncd knows of it:
 - a **new violation** or **exception request**: an open entry whose key the committed
   ledger does not hold — a new occurrence, or a Task adopted from the org because the
   cycle that created it died before committing (it was never announced). A store that
-  knows nothing yet (first cycle, or a lost store) adopts pre-existing Tasks silently:
+  knows nothing yet (its first run, or a lost store) adopts pre-existing Tasks silently:
   people heard of those when they happened;
 - a **remedy owed**: an open violation with a remedy that the committed ledger did not
   have (the deal closed won, or a new occurrence already owes one).
@@ -31,7 +31,7 @@ class CycleFacts:
     enforcement: Enforcement
     stored: Mapping[str, LedgerEntry]  # the ledger as committed before this cycle, by key
     adopted: Sequence[LedgerEntry]  # entries learned from the org's Tasks this cycle
-    fresh_store: bool  # no committed cycle yet: adopted Tasks are old news
+    fresh_store: bool  # no committed cycle nor an earlier run: adopted Tasks are old news
     instance_url: str  # the org's, from the client's login
     currency: str  # of Amount when the deal carries none
     actions: Mapping[int, str]  # escalation level -> action (warning, ...)

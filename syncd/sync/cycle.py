@@ -354,7 +354,9 @@ class Cycle:
             enforcement=decided.enforcement,
             stored={e.key: e for e in stored},
             adopted=decided.adopted,
-            fresh_store=run.state.empty,
+            # Nothing committed and no earlier run: Tasks found now predate this store
+            # (after an earlier run that died, they are this store's own, unannounced).
+            fresh_store=run.state.empty and len(self.store.recent_runs(2)) < 2,
             instance_url=self.client.instance_url or "",
             currency=self.notifier.settings.currency,
             actions={r.level: r.action for r in self.rules.ladder},
