@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,30 @@ def test_sync_delivers_after_its_cycle_and_says_where(
     assert "Notifications sent: 2 (2 to ops)" in done.stdout.replace("\n", " ")
     assert receiver.counts() == {"/hooks/ops": 2}
     assert receiver.url("hooks/ops") not in done.stdout + done.stderr
+
+
+def test_the_daemon_delivers_right_after_its_cycle(server: SandboxServer, tmp_path: Path) -> None:
+    with LocalReceiver() as receiver:
+        env = env_for(
+            server,
+            tmp_path / "state",
+            SYNCD_INTERVAL_SECONDS="600",
+            SYNCD_ADMIN_PORT="0",
+            SYNCD_NOTIFICATIONS__TARGETS__OPS__KIND="webhook",
+            SYNCD_NOTIFICATIONS__TARGETS__OPS__URL=receiver.url("hooks/ops"),
+            SYNCD_NOTIFICATIONS__NEW_VIOLATION__TO='["ops"]',
+            SYNCD_NOTIFICATIONS__DELIVERY_INTERVAL_SECONDS="600",  # only the after-cycle run
+        )
+        proc = subprocess.Popen(
+            [*SYNCD, "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while sum(receiver.counts().values()) < 13 and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert receiver.counts() == {"/hooks/ops": 13}  # every new violation, once
+    assert "notify.delivered" in err and receiver.url("hooks/ops") not in err
