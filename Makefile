@@ -25,8 +25,9 @@ $(NODE_STAMP): $(SFDX)/package.json $(SFDX)/package-lock.json
 	cd $(SFDX) && npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
-demo: $(STAMP)  ## seeded sandbox org over HTTPS, one full cycle, a summary
-	$(BIN)/syncd demo
+DEMO_FLAGS ?=
+demo: $(STAMP)  ## seeded sandbox org over HTTPS, one full cycle, a summary (DEMO_FLAGS=--notify)
+	$(BIN)/syncd demo $(DEMO_FLAGS)
 
 lint: $(STAMP)  ## ruff (lint + format) and mypy on the package
 	$(BIN)/ruff check syncd tests benchmarks

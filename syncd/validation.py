@@ -21,7 +21,7 @@ from yaml.nodes import MappingNode
 from syncd.errors import ConfigError
 
 # Parts of a key that name a secret: its value is never repeated in an error message.
-SECRET_KEY_PARTS = ("password", "secret", "token", "private_key", "authorization")
+SECRET_KEY_PARTS = ("password", "secret", "token", "private_key", "authorization", "url")
 
 
 class _DuplicateKey(yaml.constructor.ConstructorError):

@@ -160,6 +160,7 @@ def setup_collecting(config: Path | None) -> tuple[Settings, SettingsError | Non
         settings, problems = exc.fallback, exc
     if settings.salesforce is not None:
         register_secrets(secret_values(settings.salesforce))
+    register_secrets(settings.notifications.secret_values())
     configure_logging(settings.log_format, settings.log_level)
     return settings, problems
 

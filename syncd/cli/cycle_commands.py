@@ -31,19 +31,28 @@ def sync(
 
     settings, problems = setup_collecting(config)
     runtime = open_runtime(settings, earlier=problems)
+    delivered = None
     try:
-        with InstanceLock(runtime.store, runtime.settings.state_dir).held(), progress_bar() as bar:
-            report = Cycle(
-                runtime.client,
-                runtime.store,
-                runtime.mapping,
-                runtime.policy,
-                progress=bar,
-                options=CycleOptions.from_settings(runtime.settings),
-            ).run(dry_run=dry_run, full=full)
+        with InstanceLock(runtime.store, runtime.settings.state_dir).held():
+            with progress_bar() as bar:
+                report = Cycle(
+                    runtime.client,
+                    runtime.store,
+                    runtime.mapping,
+                    runtime.policy,
+                    progress=bar,
+                    options=CycleOptions.from_settings(runtime.settings),
+                    notifier=runtime.notifier,
+                ).run(dry_run=dry_run, full=full)
+            if runtime.notifier is not None and not dry_run:  # after the commit, never in it
+                delivered = runtime.notifier.deliver()
         if dry_run:
             print_plan(console, report.plan, report)
         print_summary(console, report, state_location=runtime.store.location)
+        if runtime.notifier is not None and not dry_run:
+            from syncd.notify.summary import print_delivery
+
+            print_delivery(console, runtime.notifier, delivered)
     finally:
         runtime.close()
     if not report.ok:

@@ -60,13 +60,20 @@ def demo(
     state_dir: Annotated[
         Path, typer.Option(help="Where the demo keeps its state database and TLS files.")
     ] = Path(".syncd-demo"),
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify",
+            help="Also send the cycle's notifications to a local webhook receiver and show them.",
+        ),
+    ] = False,
 ) -> None:
     """Start the seeded sandbox org over HTTPS, run one full cycle, print what happened."""
     from syncd.cli.demo import run_demo
 
     configure_logging("json", "warning")
     with progress_bar() as bar:
-        report = run_demo(console, state_dir, progress=bar)
+        report = run_demo(console, state_dir, progress=bar, notify=notify)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -84,6 +84,12 @@ class OrgClient:
         self._connected()
         return self._token.user_id if self._token else None
 
+    @property
+    def instance_url(self) -> str | None:
+        """The org's instance URL, from the login (links to records are built on it)."""
+        self._connected()
+        return self._token.instance_url if self._token else None
+
     def _authenticate(self) -> Salesforce:
         try:
             token = self.retry.call("auth", partial(obtain_token, self.settings, self._session))

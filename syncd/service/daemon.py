@@ -1,10 +1,13 @@
 """The service: APScheduler jobs, the admin HTTP API, signals, graceful shutdown.
 
 Jobs: the sync cycle every ``interval_seconds`` (coalesced, one at a time), a nightly
-full reconcile (cron) and a daily escalation sweep. A signal sets an event; the cycle
-checks it between write batches, so the batch in flight finishes, the run is recorded
-as interrupted (watermarks untouched) and the process exits 0. During start-up (the
-lock, authentication) nothing is in flight: a signal ends start-up at once, also exit 0.
+full reconcile (cron), a daily escalation sweep and, with notifications configured, the
+delivery of the outbox (after every cycle, every ``delivery_interval_seconds`` for
+retries, and at ``digest_hour`` for the daily digest; never under the cycle's lock).
+A signal sets an event; the cycle checks it between write batches, so the batch in
+flight finishes, the run is recorded as interrupted (watermarks untouched) and the
+process exits 0. During start-up (the lock, authentication) nothing is in flight: a
+signal ends start-up at once, also exit 0.
 
 The sync loop never depends on the admin server: it is bounded (``http.py``), and a
 server that fails to start or dies is logged, never the end of the cycles.
@@ -24,6 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from syncd.errors import ConfigError, RetriableError, SyncdError
+from syncd.notify.settings import NotificationSettings
 from syncd.service.admin import ADMIN_LIMITS, AdminContext, admin_app
 from syncd.service.http import ThreadedServer
 from syncd.service.metrics import Metrics
@@ -34,6 +38,7 @@ from syncd.sync.cycle import Cycle, CycleOptions
 
 log = structlog.get_logger("syncd.daemon")
 CYCLE_JOB = "sync-cycle"
+DELIVERY_JOB = "notify-delivery"
 
 
 class Daemon:
@@ -54,6 +59,7 @@ class Daemon:
             runtime.policy,
             should_stop=self.stop.is_set,
             options=CycleOptions.from_settings(runtime.settings),
+            notifier=runtime.notifier,
         )
         self._cycle_lock = threading.Lock()  # the cron jobs and the interval job never overlap
         self.lost_lock = False
@@ -75,6 +81,17 @@ class Daemon:
                 self.metrics.observe_failure(type(exc).__name__)
                 return
             self.metrics.observe(report, self.runtime.store)
+        if report.outbox:
+            self._deliver_now()
+
+    def deliver(self) -> None:
+        """Send what the outbox holds (the cycle committed it); stops when asked to."""
+        if self.runtime.notifier is not None and not self.stop.is_set():
+            self.runtime.notifier.deliver(should_stop=self.stop.is_set)
+
+    def _deliver_now(self) -> None:
+        if self.scheduler.running and self.scheduler.get_job(DELIVERY_JOB) is not None:
+            self.scheduler.modify_job(DELIVERY_JOB, next_run_time=datetime.now(UTC))
 
     def _step_down(self, exc: LockLost) -> None:
         """Another syncd holds the store now: write nothing more, stop."""
@@ -141,6 +158,28 @@ class Daemon:
         )
         self.scheduler.add_job(
             self.sweep, "cron", hour=6, id="escalation-sweep", coalesce=True, max_instances=1
+        )
+        if self.runtime.notifier is not None:
+            self._schedule_delivery(self.runtime.notifier.settings)
+
+    def _schedule_delivery(self, notify: NotificationSettings) -> None:
+        self.scheduler.add_job(
+            self.deliver,
+            "interval",
+            seconds=notify.delivery_interval_seconds,
+            id=DELIVERY_JOB,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        self.scheduler.add_job(
+            self.deliver,
+            "cron",
+            hour=notify.digest_hour,
+            id="notify-digest",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
         )
 
     def _admin(self) -> ThreadedServer:

@@ -14,6 +14,7 @@ from typing import TypeVar
 from syncd.engine.policy import Policy, load_policy
 from syncd.errors import ConfigError
 from syncd.logs import register_secrets
+from syncd.notify.notifier import Notifier
 from syncd.salesforce import OrgClient
 from syncd.salesforce.config import SalesforceSettings
 from syncd.settings import Settings, SettingsError
@@ -30,6 +31,7 @@ class Runtime:
     policy: Policy
     store: Store
     client: OrgClient
+    notifier: Notifier | None = None  # None: no notifications configured
 
     def close(self) -> None:
         self.store.close()
@@ -147,10 +149,16 @@ def open_runtime(
     files = open_files(settings, earlier=earlier, need_org=client is None)
     if client is None:
         client = OrgClient(settings.require_salesforce())
+    try:
+        notifier = Notifier.configured(settings.notifications, files.store)
+    except ConfigError:
+        files.store.close()
+        raise
     return Runtime(
         settings=settings,
         mapping=files.mapping,
         policy=files.policy,
         store=files.store,
         client=client,
+        notifier=notifier,
     )

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from syncd.engine.enforcement import LedgerEntry
+from syncd.notify.message import OutboxChange
 from syncd.store.state import CycleState
 
 Record = Mapping[str, Any]
@@ -60,3 +61,4 @@ class CycleCommit:
     ledger: Sequence[LedgerEntry] = ()
     mirror: MirrorChange | None = None
     resyncs_done: Sequence[int] = ()
+    outbox: OutboxChange | None = None  # notifications to send (syncd.notify)

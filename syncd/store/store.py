@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.engine.enforcement import LedgerEntry
 from syncd.errors import ConfigError
+from syncd.notify import outbox
 from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
 from syncd.store.schema import upgrade
 from syncd.store.state import CycleState
@@ -331,6 +332,8 @@ class Store:
                     .where(resyncs.c.id.in_(list(commit.resyncs_done)))
                     .values(done_at=commit.run.finished_at)
                 )
+            if commit.outbox:
+                outbox.save(conn, commit.outbox, commit.run.finished_at)
             _finish_run(conn, commit.run)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -130,4 +131,25 @@ cycle_state = Table(
     Column("retry_ids", Text, nullable=False, default="[]"),  # JSON list of Ids
     Column("state_run", String(36)),
     Column("updated_at", DateTime(timezone=True)),
+)
+
+# Notifications waiting to go out, and those sent (syncd.notify): one row per occurrence,
+# kind and target, written in the cycle's own commit; the key keeps each message once.
+notify_outbox = Table(
+    "notify_outbox",
+    metadata,
+    Column("key", String(300), primary_key=True),  # <ledger key>|<kind>|<target>
+    Column("kind", String(20), nullable=False),  # violation / remedy / exception / digest / event
+    Column("target", String(200), nullable=False),  # target:<name> / email:<addr> / ...
+    Column("state", String(20), nullable=False),  # pending / held / sent / digested / ...
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("opportunity_id", String(18)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("not_before", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Index("ix_notify_outbox_due", "state", "not_before"),
 )

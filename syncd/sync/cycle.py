@@ -32,6 +32,9 @@ from syncd.engine.enforcement import Enforcement, EnforcementRules, LedgerEntry,
 from syncd.engine.evaluate import evaluate
 from syncd.engine.policy import Policy
 from syncd.errors import FatalSyncError, SyncdError
+from syncd.notify.events import CycleFacts
+from syncd.notify.message import OutboxChange
+from syncd.notify.notifier import Notifier
 from syncd.salesforce import FailedRecord, OrgClient, WriteJob, Writer
 from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
 from syncd.store.state import CycleState, advanced
@@ -103,6 +106,7 @@ class CycleReport:
     changed: int = 0  # incremental: records whose rule inputs changed (deletes included)
     evaluated: int = 0  # accounts and deals decided this cycle
     why_full: str | None = None  # why a cycle read the whole org
+    outbox: OutboxChange | None = None  # notifications this cycle committed
 
     @property
     def ok(self) -> bool:
@@ -129,6 +133,7 @@ class _Decided:
     enforcement: Enforcement
     plan: Plan
     adopted: list[LedgerEntry]  # ledger entries learned from the org's Tasks
+    outbox: OutboxChange | None = None  # notifications owed (syncd.notify)
 
 
 @dataclass
@@ -138,6 +143,7 @@ class _Pushed:
     landed: list[RecordWrite] = field(default_factory=list)  # the plan's, not copies
     tasks: TaskOutcome = field(default_factory=TaskOutcome)
     interrupted: bool = False
+    outbox: OutboxChange | None = None  # with the platform events' outcomes
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,7 @@ class Cycle:
         progress: ProgressSink | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         options: CycleOptions = CycleOptions(),  # frozen, so a shared default is safe
+        notifier: Notifier | None = None,
     ):
         self.client = client
         self.store = store
@@ -180,6 +187,7 @@ class Cycle:
         self.progress = progress or NoProgress()
         self.should_stop = should_stop
         self.options = options
+        self.notifier = notifier
         # The org as the last committed cycle left it; kept between a daemon's cycles and
         # trusted only while the store says that cycle is still the last one.
         self._state: OrgState | None = None
@@ -306,9 +314,8 @@ class Cycle:
     def _decide(self, run: _Run, work: _Work) -> _Decided:
         snapshot = work.state.snapshot
         decisions = evaluate(snapshot, self.policy, run.now, scope=work.scope)
-        history, adopted = adopt(
-            self.store.ledger(), org_tasks(work.tasks, self.mapping), snapshot, run.now
-        )
+        stored = self.store.ledger()
+        history, adopted = adopt(stored, org_tasks(work.tasks, self.mapping), snapshot, run.now)
         if adopted:
             log.info("enforcement.adopted", tasks=len(adopted))
         enforcement = reconcile(
@@ -334,7 +341,28 @@ class Cycle:
             opportunities=len(plan.opportunities),
             evaluated=_evaluated(decisions),
         )
-        return _Decided(decisions, enforcement, plan, adopted)
+        decided = _Decided(decisions, enforcement, plan, adopted)
+        if self.notifier is not None and not run.dry_run:
+            decided.outbox = self.notifier.plan(self._facts(run, work, decided, stored), run.now)
+        return decided
+
+    def _facts(
+        self, run: _Run, work: _Work, decided: _Decided, stored: list[LedgerEntry]
+    ) -> CycleFacts:
+        assert self.notifier is not None
+        return CycleFacts(
+            snapshot=work.state.snapshot,
+            decisions=decided.decisions,
+            enforcement=decided.enforcement,
+            stored={e.key: e for e in stored},
+            adopted=decided.adopted,
+            # Nothing committed and no earlier run: Tasks found now predate this store
+            # (after an earlier run that died, they are this store's own, unannounced).
+            fresh_store=run.state.empty and len(self.store.recent_runs(2)) < 2,
+            instance_url=self.client.instance_url or "",
+            currency=self.notifier.settings.currency,
+            actions={r.level: r.action for r in self.rules.ladder},
+        )
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -492,6 +520,8 @@ class Cycle:
         pushed.failures.extend(tasks.failures)
         pushed.interrupted = tasks.interrupted
         log.info("enforcement.done", opened=tasks.opened, closed=tasks.closed)
+        if self.notifier is not None and decided.outbox is not None and not pushed.interrupted:
+            pushed.outbox = self.notifier.publish_events(self.client, decided.outbox, now)
         return pushed
 
     def _budget_hold(self) -> bool:
@@ -565,6 +595,7 @@ class Cycle:
                 # A whole-org read answers every queued resync; an incremental one every
                 # targeted one (they were in its scope); whole-org ones wait for a full one.
                 resyncs_done=[r.id for r in run.resyncs if run.why_full or r.scope != "full"],
+                outbox=_owed(decided, pushed),
             )
         )
         work.state.record_written((w.record_id, w.values) for w in pushed.landed)
@@ -619,7 +650,13 @@ class Cycle:
             changed=work.changed,
             evaluated=_evaluated(decided.decisions),
             why_full=run.why_full,
+            outbox=_owed(decided, pushed) if finish.outcome in COMMITTED else None,
         )
+
+
+def _owed(decided: _Decided, pushed: _Pushed) -> OutboxChange | None:
+    """The notifications to commit: as planned, with the platform events' outcomes."""
+    return pushed.outbox if pushed.outbox is not None else decided.outbox
 
 
 def _outcome(pushed: _Pushed) -> str:

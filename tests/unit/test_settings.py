@@ -203,3 +203,11 @@ def test_secrets_are_masked_in_logs_even_when_their_section_is_invalid(
         load_settings()  # no client_id: the section is invalid
     text = redact_text("failed with Masked-Even-So-123 and Admin-Token-Masked-456")
     assert "Masked-Even-So" not in text and "Admin-Token-Masked" not in text
+
+
+def test_a_misspelled_notification_key_in_the_environment_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SYNCD_NOTIFICATIONS__DIGEST_HOURS", "7")
+    with pytest.raises(ConfigError, match="digest_hours"):
+        load_settings()
