@@ -29,10 +29,7 @@ class Period:
     start: datetime
     end: datetime  # exclusive
     as_of: datetime  # the instant point-in-time figures describe
-
-    @property
-    def is_open(self) -> bool:
-        return self.as_of < self.end - _INSTANT
+    is_open: bool  # still running: its figures are as of now
 
     @property
     def days(self) -> int:
@@ -60,7 +57,7 @@ def parse_period(text: str, now: datetime) -> Period:
         days = int(found[1])
         if not 1 <= days <= 3650:
             raise InvalidPeriod(f"{text!r}: between 1 and 3650 days; expected {EXPECTED}")
-        return Period(f"rolling-{days}d", now - timedelta(days=days), now, now)
+        return Period(f"rolling-{days}d", now - timedelta(days=days), now, now, True)
     raise InvalidPeriod(f"{text!r} is not a period; expected {EXPECTED}")
 
 
@@ -71,7 +68,8 @@ def current_month(now: datetime) -> Period:
 def _bounded(label: str, start: datetime, end: datetime, now: datetime) -> Period:
     if start > now:
         raise InvalidPeriod(f"{label} has not begun yet (today is {now:%Y-%m-%d})")
-    return Period(label, start, end, min(now, end - _INSTANT))
+    last = end - _INSTANT
+    return Period(label, start, end, min(now, last), now < last)
 
 
 def _midnight(day: date) -> datetime:

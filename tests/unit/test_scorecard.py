@@ -30,7 +30,7 @@ DOPA, PD, TELE = "DIRECT_ON_PARTNER_ACCOUNT", "PARTNER_DISPLACED", "TELESALES_OU
 MGR, ALICE, BOB, PAM = (make_id("005", n) for n in (10, 11, 12, 13))
 P1, P2 = make_id("001", 901), make_id("001", 902)
 US, NAMED, DE, JP = (make_id("001", n) for n in (1, 2, 3, 4))
-O = {n: make_id("006", n) for n in range(1, 10)}
+OPP = {n: make_id("006", n) for n in range(1, 10)}
 
 
 def at(day: str) -> datetime:
@@ -40,7 +40,7 @@ def at(day: str) -> datetime:
 def deal(n: int, account: str, owner: str, amount: int, **kw: object) -> Opportunity:
     values: dict[str, object] = {"created_at": at("2026-11-02"), "type": "New Business"}
     values.update(kw)
-    return Opportunity(O[n], f"Deal {n}", account, owner, amount=Decimal(amount), **values)  # type: ignore[arg-type]
+    return Opportunity(OPP[n], f"Deal {n}", account, owner, amount=Decimal(amount), **values)  # type: ignore[arg-type]
 
 
 def registered(partner: str, approved: str) -> Registration:
@@ -79,7 +79,7 @@ def world() -> Snapshot:
             partner_id=P2,
             created_at=at("2026-11-05"),
             registration=registered(P2, "2026-11-06"),
-        ),  # fmt: skip
+        ),
         deal(6, JP, ALICE, 70_000),  # APAC: Advisory, not under the rules
         deal(7, US, BOB, 40_000, **won("2026-10-20")),  # closed before November
         deal(8, US, ALICE, 90_000, created_at=at("2026-12-02")),  # created after November
@@ -97,12 +97,12 @@ def entry(key: str, opp: str, code: str, rep: str, first: str, resolved: str | N
 
 
 LEDGER = [
-    entry("e1", O[1], DOPA, ALICE, "2026-11-02"),  # opened, still open
-    entry("e2", O[4], PD, BOB, "2026-11-21", partner=P1),  # opened, still open
-    entry("e3", O[9], DOPA, BOB, "2026-10-01", "2026-11-11"),  # resolved in Nov, 41 days
-    entry("e4", O[2], TELE, ALICE, "2026-11-03", "2026-11-06"),  # opened and resolved, 3 days
-    entry("e5", O[3], DOPA, ALICE, "2026-11-25", "2026-12-05"),  # open at November's end
-    entry("r1", O[1], "EXCEPTION_REQUESTED", ALICE, "2026-11-04", kind="review"),  # not counted
+    entry("e1", OPP[1], DOPA, ALICE, "2026-11-02"),  # opened, still open
+    entry("e2", OPP[4], PD, BOB, "2026-11-21", partner=P1),  # opened, still open
+    entry("e3", OPP[9], DOPA, BOB, "2026-10-01", "2026-11-11"),  # resolved in Nov, 41 days
+    entry("e4", OPP[2], TELE, ALICE, "2026-11-03", "2026-11-06"),  # opened and resolved, 3 days
+    entry("e5", OPP[3], DOPA, ALICE, "2026-11-25", "2026-12-05"),  # open at November's end
+    entry("r1", OPP[1], "EXCEPTION_REQUESTED", ALICE, "2026-11-04", kind="review"),  # not counted
 ]
 
 
@@ -140,7 +140,10 @@ def test_the_totals_count_the_five_deals_under_the_rules(report: ScorecardReport
 def test_reps_are_ranked_by_compliance(report: ScorecardReport) -> None:
     cards = report.by["rep"].cards
     assert [(c.rank, c.name, c.deals, c.compliance_rate) for c in cards] == [
-        (1, "Paula Novak", 2, 1.0), (2, "Alice Moreno", 2, 0.5), (3, "Bob Chen", 1, 0.0)]  # fmt: skip
+        (1, "Paula Novak", 2, 1.0),
+        (2, "Alice Moreno", 2, 0.5),
+        (3, "Bob Chen", 1, 0.0),
+    ]
     alice, bob = rows(report, "rep")["Alice Moreno"], rows(report, "rep")["Bob Chen"]
     assert alice.subject_id == ALICE
     assert alice.by_code == {DOPA: CodeCounts(2, 0, 2), TELE: CodeCounts(1, 1, 0)}
@@ -220,7 +223,7 @@ def test_long_periods_are_bucketed_by_week() -> None:
 def test_periods(text: str, start: str, end: str) -> None:
     period = parse_period(text, NOW)
     assert (period.start, period.end) == (at(start), at(end))
-    assert period.is_open == (period.end > NOW)
+    assert period.is_open == (period.end >= NOW)
     last_instant = period.end - timedelta(microseconds=1)
     assert period.as_of == (NOW if period.is_open else last_instant)
 
