@@ -55,6 +55,23 @@ from syncd.engine.period import Period
 
 LEADS = tuple(lead.value for lead in Lead)
 _CENT = Decimal("0.01")
+# What each figure means, in words (the HTML report and --format json carry them).
+DEFINITIONS = {
+    "deals": "deals under the rules: decided, not Advisory, live during the period "
+    "(created before its end, not closed before its start)",
+    "compliance_rate": "deals under the rules with no enforced violation ÷ deals under the rules",
+    "violations": "violation occurrences: opened (first seen in the period), resolved "
+    "(in the period), open (still open at its end)",
+    "median_days_to_resolve": "median days from first seen to resolved, over the "
+    "occurrences resolved in the period",
+    "comp_withheld": "deals under the rules whose compensation is withheld at the as-of "
+    "instant (a standing violation or a sticky hold), and their Amount",
+    "remedies_owed": "deals under the rules owing a displaced partner a referral fee, and "
+    "the fees (Amount times referral_fee_percent)",
+    "protected_deals": "deals under the rules whose protected partner is the partner of "
+    "their approved, unexpired registration",
+    "pipeline": "Amount of open deals under the rules, by expected lead",
+}
 _EXPIRED = "DEAL_REG_EXPIRED"
 
 

@@ -131,3 +131,15 @@ cycle_state = Table(
     Column("state_run", String(36)),
     Column("updated_at", DateTime(timezone=True)),
 )
+
+# One row per day the scorecards were published into Salesforce (RoE_Scorecard__c): the
+# daemon and `syncd scorecard --publish` both look here, so a day is published once.
+scorecard_publications = Table(
+    "scorecard_publications",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("api_calls", Integer, nullable=False),
+)

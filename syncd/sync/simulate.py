@@ -1,0 +1,90 @@
+"""`syncd simulate`: a candidate rules file against the mirror of the last cycle. No API call.
+
+Both the rules syncd runs with and the candidate decide the org as the last cycle read it
+(``OrgState.from_store``), at the same instant, and each set of decisions is reconciled
+with the same ledger; ``syncd.engine.whatif`` says what differs. The writes a cycle under
+the candidate would make are planned against the values the mirror holds, exactly as a
+cycle plans them, and so are the writes today's rules would make anyway (*drift*: zero
+when the last cycle's writes all landed): candidate writes = drift + what the candidate
+changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from syncd.engine.domain import Decisions
+from syncd.engine.enforcement import EnforcementRules, LedgerEntry, reconcile
+from syncd.engine.evaluate import evaluate
+from syncd.engine.policy import Policy, load_policy, read_named_accounts
+from syncd.engine.whatif import Side, WhatIf, what_if
+from syncd.errors import ConfigError
+from syncd.sync.cycle import exception_clears, resync_clears
+from syncd.sync.mapping import FieldMapping
+from syncd.sync.orgstate import OrgState
+from syncd.sync.plan import plan_writes
+
+
+@dataclass(frozen=True)
+class Simulation:
+    whatif: WhatIf
+    state: OrgState
+    as_of: datetime
+    current_version: str
+    candidate_version: str
+    writes: int  # records a cycle under the candidate would write
+    drift: int  # records a cycle under today's rules would write anyway
+
+
+def load_candidate(path: Path, named_accounts: Path | None = None) -> Policy:
+    """The candidate rules file, with its named accounts from ``named_accounts`` if given."""
+    candidate = load_policy(path)
+    if named_accounts is None:
+        return candidate
+    if candidate.named_accounts.source == "field":
+        raise ConfigError(
+            f"{path}: --named-accounts needs named_accounts.source 'csv' or 'both' in the "
+            "candidate rules file (it is 'field', so the CSV would not count)"
+        )
+    ids = read_named_accounts(named_accounts)
+    return candidate.model_copy(update={"named_account_ids": ids})
+
+
+def simulate(
+    state: OrgState,
+    ledger: Sequence[LedgerEntry],
+    mapping: FieldMapping,
+    current: Policy,
+    candidate: Policy,
+    as_of: datetime,
+) -> Simulation:
+    today = _side(state, ledger, current, as_of)
+    drift = _writes(state, mapping, today)
+    proposed = _side(state, ledger, candidate, as_of)
+    writes = _writes(state, mapping, proposed)
+    found = what_if(state.snapshot, today, proposed, candidate.regions.countries)
+    return Simulation(found, state, as_of, current.version, candidate.version, writes, drift)
+
+
+def _side(state: OrgState, ledger: Sequence[LedgerEntry], policy: Policy, now: datetime) -> Side:
+    snapshot = state.snapshot
+    decisions = evaluate(snapshot, policy, now)
+    enforcement = reconcile(ledger, decisions, snapshot, EnforcementRules.from_policy(policy), now)
+    return Side(decisions, enforcement, policy.remedy.referral_fee_percent)
+
+
+def _writes(state: OrgState, mapping: FieldMapping, side: Side) -> int:
+    """How many records a cycle deciding this way would write, planned as a cycle plans."""
+    decisions: Decisions = side.decisions
+    plan = plan_writes(
+        decisions,
+        state.current,
+        mapping,
+        holds=side.enforcement.holds,
+        account_extras=resync_clears(state.snapshot, mapping),
+        opportunity_extras=exception_clears(decisions, state.snapshot, mapping),
+    )
+    return plan.total
