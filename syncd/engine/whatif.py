@@ -140,7 +140,7 @@ def _deal_changes(
                 _value(before, "protected_partner_id"),
                 _value(after, "protected_partner_id"),
             ),
-            "comp eligible": (eligible_today.get(key), eligible_cand.get(key)),
+            "comp eligible": (_comp(eligible_today.get(key)), _comp(eligible_cand.get(key))),
             "remedy": (
                 _remedy(today, key, before) if before else None,
                 _remedy(candidate, key, after) if after else None,
@@ -216,6 +216,10 @@ def _amount(snapshot: Snapshot, key: str) -> Decimal:
     opp = snapshot.opportunities.get(key)
     amount = opp.amount if opp is not None else None
     return amount if amount is not None and amount.is_finite() else Decimal(0)
+
+
+def _comp(eligible: bool | None) -> str | None:
+    return None if eligible is None else "eligible" if eligible else "withheld"
 
 
 def _lead(decision: Any) -> str | None:

@@ -19,13 +19,14 @@ from pathlib import Path
 from syncd.engine.domain import Decisions
 from syncd.engine.enforcement import EnforcementRules, LedgerEntry, reconcile
 from syncd.engine.evaluate import evaluate
-from syncd.engine.policy import Policy, load_policy, read_named_accounts
+from syncd.engine.policy import Policy, load_policy, owner_problems, policy_from_dict
 from syncd.engine.whatif import Side, WhatIf, what_if
 from syncd.errors import ConfigError
 from syncd.sync.cycle import exception_clears, resync_clears
 from syncd.sync.mapping import FieldMapping
 from syncd.sync.orgstate import OrgState
 from syncd.sync.plan import plan_writes
+from syncd.validation import read_yaml
 
 
 @dataclass(frozen=True)
@@ -40,17 +41,24 @@ class Simulation:
 
 
 def load_candidate(path: Path, named_accounts: Path | None = None) -> Policy:
-    """The candidate rules file, with its named accounts from ``named_accounts`` if given."""
-    candidate = load_policy(path)
+    """The candidate rules file, its named accounts read from ``named_accounts`` if given."""
     if named_accounts is None:
-        return candidate
-    if candidate.named_accounts.source == "field":
+        return load_policy(path)
+    data = read_yaml(path, "rules")
+    section = data.get("named_accounts") if isinstance(data, dict) else None
+    source = section.get("source", "field") if isinstance(section, dict) else "field"
+    if source == "field":
         raise ConfigError(
             f"{path}: --named-accounts needs named_accounts.source 'csv' or 'both' in the "
             "candidate rules file (it is 'field', so the CSV would not count)"
         )
-    ids = read_named_accounts(named_accounts)
-    return candidate.model_copy(update={"named_account_ids": ids})
+    assert isinstance(section, dict)
+    data["named_accounts"] = {**section, "csv_file": str(named_accounts.resolve())}
+    candidate = policy_from_dict(data, source=str(path), base_dir=path.parent)
+    problems = owner_problems(candidate)
+    if problems:
+        raise ConfigError(f"{path}: invalid rules file", source=str(path), problems=problems)
+    return candidate
 
 
 def simulate(

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request
 
-from syncd.cli.html_report import scorecard_html
+from syncd.cli.html_report import scorecard_html, simulate_html
 from syncd.engine.period import parse_period
-from syncd.engine.policy import load_policy
+from syncd.engine.policy import RegistrationRules, load_policy
 from syncd.sync.insight import build_report
+from syncd.sync.mapping import load_mapping
+from syncd.sync.orgstate import OrgState
+from syncd.sync.simulate import simulate
 from tests.unit.test_scorecard import LEDGER, NOW, RULES, world
+
+MAPPING = RULES.parents[1] / "mappings" / "default.yaml"
 
 MARKS = "g[class*='mark-'] path, g[class*='mark-'] line"  # vega's drawn marks
 
@@ -68,4 +74,35 @@ def test_the_scorecard_draws_its_three_charts_offline(
     assert page.locator("tbody tr").first.inner_text().startswith("1\tContoso Partners")
     assert opened.requests == [path.as_uri()]
     assert opened.errors == []
+    page.close()
+
+
+def test_the_what_if_report_draws_its_charts_offline(
+    browser: BrowserContext, tmp_path: Path
+) -> None:
+    policy = load_policy(RULES)
+    regions = policy.regions.model_copy(
+        update={"enforcement": {**policy.regions.enforcement, "APAC": date(2026, 10, 1)}}
+    )
+    candidate = policy.model_copy(
+        update={
+            "version": "candidate",
+            "registration": RegistrationRules(valid_days=5),  # deal 4's registration expires
+            "regions": regions,  # APAC enforced: deal 6 is no longer Advisory
+        }
+    )
+    mapping = load_mapping(MAPPING)
+    sim = simulate(OrgState(world(), {}), LEDGER, mapping, policy, candidate, NOW)
+    assert sim.whatif.levels == {1: 2} and sim.whatif.disappear
+    path = tmp_path / "simulate.html"
+    path.write_text(simulate_html(sim), encoding="utf-8")
+    opened = open_report(browser, path)
+    page = opened.page
+    assert page.get_attribute("body", "data-charts") == "drawn"
+    assert page.get_attribute("body", "data-chart-count") == "3"
+    for chart in ("violations-by-code", "status-changes", "tasks-by-level"):
+        width, height, marks = drawn(page, chart)
+        assert width > 100 and height > 30 and marks > 0, (chart, width, height, marks)
+    assert "Deal 6" in page.locator("table").inner_text()  # records by name
+    assert opened.requests == [path.as_uri()] and opened.errors == []
     page.close()
