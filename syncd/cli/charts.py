@@ -20,6 +20,8 @@ from syncd.engine.timeline import TimelinePoint
 DISPLACED = "PARTNER_DISPLACED"
 WIDTH = 430  # fits a chart and its legend in half of a 1280-pixel page
 Spec = dict[str, Any]
+COUNT_AXIS = alt.Axis(tickMinStep=1, format="d")  # counts: whole ticks only
+LEGEND = alt.Legend(orient="bottom", labelLimit=0, columns=2)  # under the plot, never cut
 
 
 def _spec(chart: alt.TopLevelMixin) -> Spec:
@@ -42,15 +44,19 @@ def violations_over_time(points: Sequence[TimelinePoint], weekly: bool) -> Spec 
         .mark_bar()
         .encode(
             x=x,
-            y=alt.Y("sum(opened):Q", title="opened"),
-            color=alt.Color("code:N", title="violation"),
+            y=alt.Y("sum(opened):Q", title="opened", axis=COUNT_AXIS),
+            color=alt.Color("code:N", title="violation", legend=LEGEND),
             tooltip=["day:O", "code:N", "sum(opened):Q"],
         )
     )
     line = (
         alt.Chart(alt.Data(values=standing))
         .mark_line(point=True, color="#444")
-        .encode(x=x, y=alt.Y("open:Q", title="open at end"), tooltip=["day:O", "open:Q"])
+        .encode(
+            x=x,
+            y=alt.Y("open:Q", title="open at the end", axis=COUNT_AXIS),
+            tooltip=["day:O", "open:Q"],
+        )
     )
     layered = alt.layer(bars, line).resolve_scale(y="independent")
     return _spec(layered.properties(width=WIDTH, height=220, title="Violations over time"))
@@ -96,11 +102,13 @@ def top_partners_displaced(cards: Sequence[Card], top: int = 10) -> Spec | None:
         alt.Chart(alt.Data(values=rows))
         .mark_bar()
         .encode(
-            x=alt.X("sum(occurrences):Q", title="PARTNER_DISPLACED occurrences"),
+            x=alt.X("sum(occurrences):Q", title="PARTNER_DISPLACED occurrences", axis=COUNT_AXIS),
             y=alt.Y("partner:N", sort="-x", title=None),
             color=alt.Color(
                 "state:N",
                 scale=alt.Scale(domain=["still open", "resolved"], range=["#c62828", "#9e9e9e"]),
+                legend=LEGEND,
+                title=None,
             ),
             tooltip=["partner:N", "state:N", "sum(occurrences):Q", "remedies owed:Q"],
         )
@@ -115,12 +123,12 @@ def bars(
     if not rows:
         return None
     encoding: dict[str, Any] = {
-        "x": alt.X(f"sum({x}):Q", title=x),
+        "x": alt.X(f"sum({x}):Q", title=x, axis=COUNT_AXIS),
         "y": alt.Y(f"{y}:N", sort="-x", title=None),
         "tooltip": [f"{y}:N", f"sum({x}):Q"],
     }
     if color:
-        encoding["color"] = alt.Color(f"{color}:N", title=None)
+        encoding["color"] = alt.Color(f"{color}:N", title=None, legend=LEGEND)
         encoding["tooltip"].insert(1, f"{color}:N")
     chart = alt.Chart(alt.Data(values=list(rows))).mark_bar(color="#1565c0").encode(**encoding)
     return _spec(chart.properties(width=WIDTH, title=title))

@@ -104,7 +104,7 @@ def _emit(report: object, dimension: str, fmt: str, output: Path | None) -> None
         console.print(f"Wrote {path} ({path.stat().st_size:,} bytes; opens offline).")
         return
     if output is None:
-        scorecard_view.render(console, report, dimension, fmt)
+        scorecard_view.render(scorecard_view.unwrapped(console), report, dimension, fmt)
         return
     with output.open("w", encoding="utf-8", newline="") as handle:
         scorecard_view.render(Console(file=handle, width=200), report, dimension, fmt)

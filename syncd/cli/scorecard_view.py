@@ -20,6 +20,14 @@ NUMBERS = (
 AMOUNTS = ("comp_withheld_amount", "remedies_owed_amount")
 
 
+PIPED_WIDTH = 240  # piped or redirected output is not wrapped at 80 columns
+
+
+def unwrapped(console: Console) -> Console:
+    """The console itself on a terminal; a wide one writing to the same file otherwise."""
+    return console if console.is_terminal else Console(file=console.file, width=PIPED_WIDTH)
+
+
 def percent(rate: float | None) -> float | None:
     return None if rate is None else round(100 * rate, 2)
 

@@ -70,6 +70,7 @@ def _emit(found: object, fmt: str, output: Path | None) -> None:
 
     from syncd.cli import simulate_view
     from syncd.cli.html_report import simulate_html
+    from syncd.cli.scorecard_view import unwrapped
     from syncd.sync.simulate import Simulation
 
     assert isinstance(found, Simulation)
@@ -79,7 +80,7 @@ def _emit(found: object, fmt: str, output: Path | None) -> None:
         console.print(f"Wrote {path} ({path.stat().st_size:,} bytes; opens offline).")
         return
     if output is None:
-        simulate_view.render(console, found, fmt)
+        simulate_view.render(unwrapped(console), found, fmt)
         return
     with output.open("w", encoding="utf-8") as handle:
         simulate_view.render(Console(file=handle, width=200), found, fmt)
