@@ -3,12 +3,13 @@
     .venv/bin/python benchmarks/bench_simulate.py                        # 1,000,000 deals
     .venv/bin/python benchmarks/bench_simulate.py --opportunities 100000
 
-Prepares a state store as a full cycle leaves it — the synthetic org of the cycle
-benchmark (``synthetic_dataset(n, seed=11)``, one field rep per 400 deals) in the mirror,
-the values syncd wrote overlaid, the ledger holding every violation occurrence with its
-Task landed — then, in a fresh process (so the peak RSS is the simulation's alone), runs
-what ``syncd simulate`` runs: rebuild the org from the mirror, read the ledger, decide
-it under today's rules and under a candidate (registrations valid 60 days instead of 90,
+Prepares a state store as a running daemon leaves it — the synthetic org of the cycle
+benchmark (``synthetic_dataset(n, seed=11)``, one field rep per 400 deals) in the
+mirror, holding the values syncd's first full cycle wrote (its echo read back), the
+ledger holding every violation occurrence with its Task landed — then, in a fresh
+process (so the peak RSS is the simulation's alone), runs what ``syncd simulate`` runs:
+rebuild the org from the mirror, read the ledger, decide it under today's rules and
+under a candidate (registrations valid 60 days instead of 90,
 a 15 % referral fee, APAC enforced from 2026-11-15), reconcile both with the ledger, plan
 both against the mirror, and summarise. Prints the README table row.
 """
@@ -37,7 +38,7 @@ from syncd.engine.evaluate import evaluate  # noqa: E402
 from syncd.engine.policy import Policy, load_policy  # noqa: E402
 from syncd.sandbox.dataset import synthetic_dataset  # noqa: E402
 from syncd.sandbox.dataset_synthetic import Mix  # noqa: E402
-from syncd.store.commit import CycleCommit, MirrorChange, RunFinish  # noqa: E402
+from syncd.store.commit import CycleCommit, RunFinish  # noqa: E402
 from syncd.store.store import Store  # noqa: E402
 from syncd.sync.mapping import FieldMapping, load_mapping  # noqa: E402
 from syncd.sync.orgstate import OrgState  # noqa: E402
@@ -48,6 +49,7 @@ DEALS_PER_REP = 400
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 RULES = ROOT / "config" / "rules.yaml"
 MAPPING = ROOT / "mappings" / "default.yaml"
+OBJECTS = ("User", "Account", "Opportunity")
 
 
 def candidate_rules(directory: Path) -> Path:
@@ -66,44 +68,44 @@ def candidate_rules(directory: Path) -> Path:
 
 
 def prepare(n: int, directory: Path) -> Path:
-    """A state store as a full cycle over the synthetic org leaves it."""
+    """A state store as a running daemon's cycles leave it (see ``_commit_cycle``)."""
     started = time.perf_counter()
     mapping, policy = load_mapping(MAPPING), load_policy(RULES)
     mix = Mix(field_reps=max(22, n // DEALS_PER_REP))
     dataset = synthetic_dataset(n, seed=SEED, today=NOW.date(), mix=mix)
-    store = Store(f"sqlite:///{directory / 'syncd.db'}")
-    for name in ("User", "Account", "Opportunity"):
-        store.replace_mirror({name: (dict(r) for r in dataset.records.get(name, ()))})
+    records = {name: [dict(r) for r in dataset.records.get(name, ())] for name in OBJECTS}
     del dataset
+    store = Store(f"sqlite:///{directory / 'syncd.db'}")
+    store.replace_mirror(records)
     state = OrgState.from_store(store, mapping)
-    _commit_cycle(store, state, mapping, policy)
+    written = _commit_cycle(store, state, mapping, policy)
+    del state
+    for name in OBJECTS:  # the echo read back: the records hold what syncd wrote
+        for record in records[name]:
+            record.update(written.get(record["Id"], {}))
+    store.replace_mirror(records)
     store.close()
     print(f"prepared {n:,} deals in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return directory
 
 
-def _commit_cycle(store: Store, state: OrgState, mapping: FieldMapping, policy: Policy) -> None:
-    """The ledger and the written values a first full cycle commits."""
-    yesterday = NOW - timedelta(hours=1)  # the last cycle ran an hour ago
-    decisions = evaluate(state.snapshot, policy, yesterday)
-    enforcement = reconcile(
-        [], decisions, state.snapshot, EnforcementRules.from_policy(policy), yesterday
-    )
+def _commit_cycle(
+    store: Store, state: OrgState, mapping: FieldMapping, policy: Policy
+) -> dict[str, dict]:
+    """The ledger a first full cycle commits (every Task landed); the values it wrote."""
+    last_cycle = NOW - timedelta(hours=1)
+    decisions = evaluate(state.snapshot, policy, last_cycle)
+    rules = EnforcementRules.from_policy(policy)
+    enforcement = reconcile([], decisions, state.snapshot, rules, last_cycle)
     plan = plan_writes(decisions, state.current, mapping, holds=enforcement.holds)
-    landed = [replace(e, task_id=f"00T{i:015d}", task_opened_at=yesterday)
-              for i, e in enumerate(enforcement.opened)]  # fmt: skip
-    written: dict[str, list] = {}
-    for write in (*plan.accounts, *plan.opportunities):
-        written.setdefault(write.sobject, []).append((write.record_id, dict(write.values)))
-    store.start_run("bench", "full", yesterday, policy.version)
-    store.commit_cycle(
-        CycleCommit(
-            run=RunFinish("bench", "success", yesterday),
-            ledger=landed,
-            mirror=MirrorChange(written=written),
-        )
-    )
+    landed = [
+        replace(e, task_id=f"00T{i:015d}", task_opened_at=last_cycle)
+        for i, e in enumerate(enforcement.opened)
+    ]
+    store.start_run("bench", "full", last_cycle, policy.version)
+    store.commit_cycle(CycleCommit(run=RunFinish("bench", "success", last_cycle), ledger=landed))
     print(f"ledger: {len(landed):,} occurrences; written: {plan.total:,}", file=sys.stderr)
+    return {w.record_id: dict(w.values) for w in (*plan.accounts, *plan.opportunities)}
 
 
 def measure(directory: Path, rules: Path) -> dict[str, float | int]:
@@ -113,7 +115,7 @@ def measure(directory: Path, rules: Path) -> dict[str, float | int]:
     from syncd.sync.simulate import load_candidate, simulate
 
     mapping, policy = load_mapping(MAPPING), load_policy(RULES)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     store = Store(f"sqlite:///{directory / 'syncd.db'}")
     state = mirrored_state(store, mapping)
     ledger = store.ledger()
@@ -129,6 +131,7 @@ def measure(directory: Path, rules: Path) -> dict[str, float | int]:
         "load_s": round(loaded - started, 1),
         "simulate_s": round(done - loaded, 1),
         "wall_s": round(done - started, 1),
+        "cpu_s": round(time.process_time() - cpu, 1),  # the machine may be shared
         "peak_rss_mb": round(peak_rss_mb()),
         "records_changing": found["records_changing"]["accounts"]
         + found["records_changing"]["deals"],

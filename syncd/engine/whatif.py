@@ -81,14 +81,12 @@ def what_if(snapshot: Snapshot, today: Side, candidate: Side, regions: Any) -> W
     disappear = tuple(sorted(set(today_slots) - set(cand_slots)))
     known_open = {(e.opportunity_id, e.code) for e in today.enforcement.opened}
     known_closed = {c.entry.key for c in today.enforcement.closed}
-    eligible_today, eligible_cand = _eligible(today), _eligible(candidate)
-    withheld = [k for k, ok in eligible_cand.items() if not ok and eligible_today.get(k, True)]
-    released = [k for k, ok in eligible_cand.items() if ok and not eligible_today.get(k, True)]
+    withheld, released = _comp_changes(today, candidate)
     opened = [e for e in candidate.enforcement.opened if e.slot not in known_open]
     closed = [c for c in candidate.enforcement.closed if c.entry.key not in known_closed]
     return WhatIf(
         accounts=tuple(_account_changes(snapshot, today.decisions, candidate.decisions)),
-        deals=tuple(_deal_changes(snapshot, today, candidate, eligible_today, eligible_cand)),
+        deals=tuple(_deal_changes(snapshot, today, candidate)),
         appear=appear,
         disappear=disappear,
         appear_by=_counted(snapshot, candidate.decisions, regions, appear, cand_slots),
@@ -97,8 +95,8 @@ def what_if(snapshot: Snapshot, today: Side, candidate: Side, regions: Any) -> W
         tasks_closed=tuple(closed),
         withheld=tuple(sorted(withheld)),
         released=tuple(sorted(released)),
-        comp_today=_withheld(snapshot, eligible_today),
-        comp_candidate=_withheld(snapshot, eligible_cand),
+        comp_today=_withheld(snapshot, today),
+        comp_candidate=_withheld(snapshot, candidate),
         remedies_today=_remedies(snapshot, today),
         remedies_candidate=_remedies(snapshot, candidate),
     )
@@ -113,9 +111,24 @@ def _enforced(decisions: Decisions) -> dict[Slot, Violation]:
     }
 
 
-def _eligible(side: Side) -> dict[str, bool]:
-    holds = side.enforcement.holds
-    return {k: d.comp_eligible and k not in holds for k, d in side.decisions.opportunities.items()}
+def _eligible(side: Side, key: str, decision: OpportunityDecision | None) -> bool | None:
+    """Compensation eligibility as a cycle writes it (the ledger's holds win); None: undecided."""
+    if decision is None:
+        return None
+    return decision.comp_eligible and key not in side.enforcement.holds
+
+
+def _comp_changes(today: Side, candidate: Side) -> tuple[list[str], list[str]]:
+    """(deals the candidate withholds that today's rules do not, deals it releases)."""
+    before = today.decisions.opportunities
+    withheld, released = [], []
+    for key, decision in candidate.decisions.opportunities.items():
+        now, was = _eligible(candidate, key, decision), _eligible(today, key, before.get(key))
+        if now is False and was is not False:
+            withheld.append(key)
+        elif now is True and was is False:
+            released.append(key)
+    return withheld, released
 
 
 def _remedy(side: Side, key: str, decision: OpportunityDecision) -> str | None:
@@ -123,13 +136,7 @@ def _remedy(side: Side, key: str, decision: OpportunityDecision) -> str | None:
     return decision.remedy or (hold.remedy if hold is not None else None)
 
 
-def _deal_changes(
-    snapshot: Snapshot,
-    today: Side,
-    candidate: Side,
-    eligible_today: Mapping[str, bool],
-    eligible_cand: Mapping[str, bool],
-) -> Iterable[RecordChange]:
+def _deal_changes(snapshot: Snapshot, today: Side, candidate: Side) -> Iterable[RecordChange]:
     for key in sorted(set(today.decisions.opportunities) | set(candidate.decisions.opportunities)):
         before = today.decisions.opportunities.get(key)
         after = candidate.decisions.opportunities.get(key)
@@ -140,7 +147,10 @@ def _deal_changes(
                 _value(before, "protected_partner_id"),
                 _value(after, "protected_partner_id"),
             ),
-            "comp eligible": (_comp(eligible_today.get(key)), _comp(eligible_cand.get(key))),
+            "comp eligible": (
+                _comp(_eligible(today, key, before)),
+                _comp(_eligible(candidate, key, after)),
+            ),
             "remedy": (
                 _remedy(today, key, before) if before else None,
                 _remedy(candidate, key, after) if after else None,
@@ -201,8 +211,8 @@ def _counted(
     return counts
 
 
-def _withheld(snapshot: Snapshot, eligible: Mapping[str, bool]) -> Money:
-    keys = [k for k, ok in eligible.items() if not ok]
+def _withheld(snapshot: Snapshot, side: Side) -> Money:
+    keys = [k for k, d in side.decisions.opportunities.items() if not _eligible(side, k, d)]
     return Money(len(keys), sum((_amount(snapshot, k) for k in keys), Decimal(0)))
 
 

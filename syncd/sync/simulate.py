@@ -11,11 +11,12 @@ changes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from syncd.engine.cascade import Scope
 from syncd.engine.domain import Decisions
 from syncd.engine.enforcement import EnforcementRules, LedgerEntry, reconcile
 from syncd.engine.evaluate import evaluate
@@ -25,7 +26,7 @@ from syncd.errors import ConfigError
 from syncd.sync.cycle import exception_clears, resync_clears
 from syncd.sync.mapping import FieldMapping
 from syncd.sync.orgstate import OrgState
-from syncd.sync.plan import plan_writes
+from syncd.sync.plan import Plan, plan_writes
 from syncd.validation import read_yaml
 
 
@@ -70,11 +71,17 @@ def simulate(
     as_of: datetime,
 ) -> Simulation:
     today = _side(state, ledger, current, as_of)
-    drift = _writes(state, mapping, today)
+    drift = _plan(state, mapping, today)
     proposed = _side(state, ledger, candidate, as_of)
-    writes = _writes(state, mapping, proposed)
     found = what_if(state.snapshot, today, proposed, candidate.regions.countries)
-    return Simulation(found, state, as_of, current.version, candidate.version, writes, drift)
+    # Where the candidate decides as today's rules do, it writes what they write (drift):
+    # only the records it changes, and the drift, need planning under it.
+    touched = {c.record_id for c in (*found.accounts, *found.deals)}
+    touched |= {w.record_id for w in (*drift.accounts, *drift.opportunities)}
+    writes = _plan(state, mapping, proposed, only=touched)
+    return Simulation(
+        found, state, as_of, current.version, candidate.version, writes.total, drift.total
+    )
 
 
 def _side(state: OrgState, ledger: Sequence[LedgerEntry], policy: Policy, now: datetime) -> Side:
@@ -84,15 +91,24 @@ def _side(state: OrgState, ledger: Sequence[LedgerEntry], policy: Policy, now: d
     return Side(decisions, enforcement, policy.remedy.referral_fee_percent)
 
 
-def _writes(state: OrgState, mapping: FieldMapping, side: Side) -> int:
-    """How many records a cycle deciding this way would write, planned as a cycle plans."""
-    decisions: Decisions = side.decisions
-    plan = plan_writes(
+def _plan(
+    state: OrgState, mapping: FieldMapping, side: Side, only: Collection[str] | None = None
+) -> Plan:
+    """The writes a cycle deciding this way makes (of the records ``only``), as it plans them."""
+    decisions = side.decisions
+    scope = None
+    if only is not None:
+        decisions = Decisions(
+            {k: decisions.accounts[k] for k in only if k in decisions.accounts},
+            {k: decisions.opportunities[k] for k in only if k in decisions.opportunities},
+            decisions.policy_version,
+        )
+        scope = Scope(frozenset(decisions.accounts), frozenset(decisions.opportunities))
+    return plan_writes(
         decisions,
         state.current,
         mapping,
         holds=side.enforcement.holds,
-        account_extras=resync_clears(state.snapshot, mapping),
+        account_extras=resync_clears(state.snapshot, mapping, scope),
         opportunity_extras=exception_clears(decisions, state.snapshot, mapping),
     )
-    return plan.total
