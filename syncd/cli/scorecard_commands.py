@@ -10,11 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from syncd.cli.base import ConfigOption, command, console, setup
+
+if TYPE_CHECKING:
+    from syncd.sync.insight import ScorecardReport
 
 
 class Dimension(StrEnum):
@@ -90,14 +93,12 @@ def scorecard(
     _emit(report, by.value, output_format.value, output)
 
 
-def _emit(report: object, dimension: str, fmt: str, output: Path | None) -> None:
+def _emit(report: ScorecardReport, dimension: str, fmt: str, output: Path | None) -> None:
     from rich.console import Console
 
     from syncd.cli import scorecard_view
     from syncd.cli.html_report import scorecard_html
-    from syncd.sync.insight import ScorecardReport
 
-    assert isinstance(report, ScorecardReport)
     if fmt == "html":
         path = output or Path(f"syncd-scorecard-{dimension}-{report.period.label}.html")
         path.write_text(scorecard_html(report, dimension), encoding="utf-8")

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from syncd.cli.base import ConfigOption, command, console, setup
+
+if TYPE_CHECKING:
+    from syncd.sync.simulate import Simulation
 
 
 class SimulateFormat(StrEnum):
@@ -65,15 +68,13 @@ def _moment(day: date | None) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _emit(found: object, fmt: str, output: Path | None) -> None:
+def _emit(found: Simulation, fmt: str, output: Path | None) -> None:
     from rich.console import Console
 
     from syncd.cli import simulate_view
     from syncd.cli.html_report import simulate_html
     from syncd.cli.scorecard_view import unwrapped
-    from syncd.sync.simulate import Simulation
 
-    assert isinstance(found, Simulation)
     if fmt == "html":
         path = output or Path(f"syncd-simulate-{found.candidate_version}.html")
         path.write_text(simulate_html(found), encoding="utf-8")
