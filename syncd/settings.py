@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     # Nightly full reconcile (crontab syntax, UTC) and the daily escalation sweep.
     full_reconcile_cron: str = "0 2 * * *"
+    # `syncd run` upserts the scorecards into RoE_Scorecard__c once a day, at the first
+    # hourly check from this hour (UTC) on; a day skipped for the API reserve is retried.
+    scorecard_publish: bool = True
+    scorecard_publish_hour: int = Field(default=6, ge=0, le=23)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Slack, Teams, webhooks, email and platform events (README, Notifications).

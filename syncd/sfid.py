@@ -8,8 +8,14 @@ algorithm in "What is a Salesforce ID" (knowledge article 000385585).
 from __future__ import annotations
 
 import re
+import string
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+# Upper-case letters -> "1", everything else -> "0": a block's flags read as a binary number.
+_UPPER_FLAGS = str.maketrans(
+    {**dict.fromkeys(string.ascii_uppercase, "1"),
+     **dict.fromkeys(string.ascii_lowercase + string.digits, "0")}
+)  # fmt: skip
 _ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
 
 
@@ -18,14 +24,18 @@ class InvalidSalesforceId(ValueError):
 
 
 def _checksum(id15: str) -> str:
-    suffix = []
-    for block in range(3):
-        bits = 0
-        for i, ch in enumerate(id15[block * 5 : block * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        suffix.append(_ALPHABET[bits])
-    return "".join(suffix)
+    """Per block of 5: bit i set when character i is upper case (read right to left).
+
+    Done with one ``str.translate`` and three ``int(..., 2)``: a cycle over a large org
+    checks millions of Ids, and the per-character loop was half the time of rebuilding
+    the org from the mirror.
+    """
+    flags = id15.translate(_UPPER_FLAGS)
+    return (
+        _ALPHABET[int(flags[4::-1], 2)]
+        + _ALPHABET[int(flags[9:4:-1], 2)]
+        + _ALPHABET[int(flags[14:9:-1], 2)]
+    )
 
 
 def to_18(value: str) -> str:

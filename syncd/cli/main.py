@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from syncd.cli import cycle_commands, record_commands, setup_commands
+from syncd.cli import (
+    cycle_commands,
+    record_commands,
+    scorecard_commands,
+    setup_commands,
+    simulate_commands,
+)
 from syncd.cli.base import app
 
-COMMAND_MODULES = (cycle_commands, record_commands, setup_commands)
+COMMAND_MODULES = (
+    cycle_commands,
+    record_commands,
+    setup_commands,
+    scorecard_commands,
+    simulate_commands,
+)
 
 __all__ = ["COMMAND_MODULES", "app", "main"]
 

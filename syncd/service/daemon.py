@@ -1,8 +1,9 @@
 """The service: APScheduler jobs, the admin HTTP API, signals, graceful shutdown.
 
 Jobs: the sync cycle every ``interval_seconds`` (coalesced, one at a time), a nightly
-full reconcile (cron), a daily escalation sweep and, with notifications configured, the
-delivery of the outbox (after every cycle, every ``delivery_interval_seconds`` for
+full reconcile (cron), a daily escalation sweep, an hourly check that publishes the
+scorecards once a day (``syncd.service.publish``) and, with notifications configured,
+the delivery of the outbox (after every cycle, every ``delivery_interval_seconds`` for
 retries, and at ``digest_hour`` for the daily digest; never under the cycle's lock).
 A signal sets an event; the cycle checks it between write batches, so the batch in
 flight finishes, the run is recorded as interrupted (watermarks untouched) and the
@@ -31,6 +32,7 @@ from syncd.notify.settings import NotificationSettings
 from syncd.service.admin import ADMIN_LIMITS, AdminContext, admin_app
 from syncd.service.http import ThreadedServer
 from syncd.service.metrics import Metrics
+from syncd.service.publish import Publisher
 from syncd.service.runtime import Runtime
 from syncd.service.signals import StopSignals
 from syncd.store.lock import InstanceLock, LockLost
@@ -61,6 +63,7 @@ class Daemon:
             options=CycleOptions.from_settings(runtime.settings),
             notifier=runtime.notifier,
         )
+        self.publisher = Publisher.from_runtime(runtime)
         self._cycle_lock = threading.Lock()  # the cron jobs and the interval job never overlap
         self.lost_lock = False
 
@@ -108,6 +111,15 @@ class Daemon:
             open=len(open_entries),
             by_level={lvl: sum(e.level == lvl for e in open_entries) for lvl in (1, 2, 3)},
         )
+
+    def publish(self, now: datetime | None = None) -> None:
+        """Hourly: publish the scorecards once a day, from ``scorecard_publish_hour`` on."""
+        now = now or datetime.now(UTC)
+        if now.hour < self.runtime.settings.scorecard_publish_hour:
+            return
+        with self._cycle_lock:  # never beside a cycle: the same client, the same budget
+            if not self.stop.is_set():
+                self.publisher.publish_if_due(self.cycle.org_state, now)
 
     def wake(self) -> None:
         """Run a cycle as soon as possible (a resync was queued over HTTP).
@@ -159,6 +171,11 @@ class Daemon:
         self.scheduler.add_job(
             self.sweep, "cron", hour=6, id="escalation-sweep", coalesce=True, max_instances=1
         )
+        if settings.scorecard_publish:
+            self.scheduler.add_job(
+                self.publish, "cron", minute=15, id="scorecard-publish", coalesce=True,
+                max_instances=1, misfire_grace_time=3000,
+            )  # fmt: skip
         if self.runtime.notifier is not None:
             self._schedule_delivery(self.runtime.notifier.settings)
 

@@ -46,6 +46,7 @@ from syncd.store.tables import (
     mirror_written,
     resyncs,
     runs,
+    scorecard_publications,
     watermarks,
 )
 
@@ -312,6 +313,25 @@ class Store:
                 )
                 for row in conn.execute(query)
             ]
+
+    # -- scorecard publications -------------------------------------------------------
+
+    def last_publication(self) -> date | None:
+        """The last day scorecards were published into Salesforce (None: never)."""
+        query = select(func.max(scorecard_publications.c.day))
+        with self.begin() as conn:
+            return _day(conn.execute(query).scalar())
+
+    def record_publication(
+        self, day: date, at: datetime, *, rows: int, failed: int, api_calls: int
+    ) -> None:
+        with self.begin() as conn:
+            conn.execute(delete(scorecard_publications).where(scorecard_publications.c.day == day))
+            conn.execute(
+                insert(scorecard_publications).values(
+                    day=day, published_at=at, rows=rows, failed=failed, api_calls=api_calls
+                )
+            )
 
     # -- the unit of work ---------------------------------------------------------------
 

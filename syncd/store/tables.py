@@ -153,3 +153,15 @@ notify_outbox = Table(
     Column("last_error", Text),
     Index("ix_notify_outbox_due", "state", "not_before"),
 )
+
+# One row per day the scorecards were published into Salesforce (RoE_Scorecard__c): the
+# daemon and `syncd scorecard --publish` both look here, so a day is published once.
+scorecard_publications = Table(
+    "scorecard_publications",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("api_calls", Integer, nullable=False),
+)

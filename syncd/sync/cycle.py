@@ -262,6 +262,10 @@ class Cycle:
         )  # fmt: skip
         return TaskRead(since=since, exclude_user=None if uncommitted else self.client.user_id)
 
+    def org_state(self) -> OrgState:
+        """The org as the last committed cycle left it (kept in memory, else the mirror)."""
+        return self._known_state(self.store.cycle_state())
+
     def _known_state(self, state: CycleState) -> OrgState:
         if self._state is None or self._state_run != state.state_run:
             self._state = OrgState.from_store(self.store, self.mapping)

@@ -237,3 +237,11 @@ def test_a_bad_database_url_is_a_config_error_that_never_echoes_it(url: str, say
     with pytest.raises(ConfigError, match=says) as raised:
         Store(url)
     assert "hunter2" not in str(raised.value)
+
+
+def test_a_scorecard_publication_is_remembered_by_day(store: Store) -> None:
+    assert store.last_publication() is None
+    at = datetime(2026, 12, 1, 6, 15, tzinfo=UTC)
+    store.record_publication(at.date(), at, rows=412, failed=0, api_calls=3)
+    store.record_publication(date(2026, 11, 30), at, rows=400, failed=1, api_calls=2)
+    assert store.last_publication() == date(2026, 12, 1)

@@ -1,4 +1,8 @@
+import string
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syncd import sfid
 
@@ -27,3 +31,17 @@ def test_make_id_is_deterministic_and_valid() -> None:
     assert first != sfid.make_id("006", 43)
     assert len(first) == 18 and first.startswith("006")
     assert sfid.is_valid(first)
+
+
+def _reference_checksum(id15: str) -> str:
+    """The documented algorithm, character by character (knowledge article 000385585)."""
+    suffix = ""
+    for block in range(3):
+        bits = sum(1 << i for i, ch in enumerate(id15[block * 5 : block * 5 + 5]) if ch.isupper())
+        suffix += "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"[bits]
+    return suffix
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits, min_size=15, max_size=15))
+def test_the_fast_checksum_is_the_documented_one(id15: str) -> None:
+    assert sfid.to_18(id15) == id15 + _reference_checksum(id15)
