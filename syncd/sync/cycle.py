@@ -30,12 +30,14 @@ from syncd.engine.cascade import Changes, Scope, affected, everything
 from syncd.engine.domain import Decisions, Snapshot
 from syncd.engine.enforcement import Enforcement, EnforcementRules, LedgerEntry, adopt, reconcile
 from syncd.engine.evaluate import evaluate
+from syncd.engine.history import Stamp
 from syncd.engine.policy import Policy
 from syncd.errors import FatalSyncError, SyncdError
 from syncd.salesforce import FailedRecord, OrgClient, WriteJob, Writer
 from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
 from syncd.store.state import CycleState, advanced
 from syncd.store.store import ResyncRequest, Store
+from syncd.sync.audit import CycleFacts, LedgerMoves, cycle_history, earlier_knowledge
 from syncd.sync.fingerprint import fingerprints, mapping_fingerprint, rules_fingerprint
 from syncd.sync.mapping import FieldMapping
 from syncd.sync.orgstate import OrgState
@@ -119,6 +121,8 @@ class _Work:
     tasks: list[dict[str, Any]]  # violation Tasks read from the org
     mirror: MirrorChange
     changed: int = 0
+    before: OrgState | None = None  # the org as the last cycle left it, when at hand
+    observed: frozenset[str] = frozenset()  # records whose rule inputs or RoE fields changed
 
 
 @dataclass
@@ -127,6 +131,7 @@ class _Decided:
     enforcement: Enforcement
     plan: Plan
     adopted: list[LedgerEntry]  # ledger entries learned from the org's Tasks
+    ledger_before: Mapping[str, LedgerEntry]  # the ledger as the cycle found it, by key
 
 
 @dataclass
@@ -304,9 +309,8 @@ class Cycle:
     def _decide(self, run: _Run, work: _Work) -> _Decided:
         snapshot = work.state.snapshot
         decisions = evaluate(snapshot, self.policy, run.now, scope=work.scope)
-        history, adopted = adopt(
-            self.store.ledger(), org_tasks(work.tasks, self.mapping), snapshot, run.now
-        )
+        known = self.store.ledger()
+        history, adopted = adopt(known, org_tasks(work.tasks, self.mapping), snapshot, run.now)
         if adopted:
             log.info("enforcement.adopted", tasks=len(adopted))
         enforcement = reconcile(
@@ -332,7 +336,7 @@ class Cycle:
             opportunities=len(plan.opportunities),
             evaluated=_evaluated(decisions),
         )
-        return _Decided(decisions, enforcement, plan, adopted)
+        return _Decided(decisions, enforcement, plan, adopted, {e.key: e for e in known})
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -363,6 +367,7 @@ class Cycle:
             gone=gone,
             tasks=pulled.tasks,
             mirror=MirrorChange(promote=staged),
+            before=self._state if self._state_run == run.state.state_run else None,
         )
 
     def _read_changes(self, run: _Run) -> _Work:
@@ -400,6 +405,8 @@ class Cycle:
             mirror=MirrorChange(
                 merge_stage=True, upserts=applied.mirror_upserts, deletes=applied.mirror_deletes
             ),
+            before=before,
+            observed=applied.changes.accounts | applied.changes.opportunities | applied.replan,
         )
 
     def _scope(
@@ -553,12 +560,22 @@ class Cycle:
         )
         landed = [(w, _after(work.state.current, w)) for w in pushed.landed]
         mirror = _with_written(work.mirror, landed)
+        ledger = [*decided.adopted, *pushed.tasks.entries]
+        facts = CycleFacts(
+            stamp=Stamp(run.run_id, run.now, decided.decisions.policy_version),
+            decisions=decided.decisions,
+            after=work.state,
+            earlier=earlier_knowledge(work.before, self.store, self.mapping, run.state.empty),
+            observed=work.observed,
+            ledger=LedgerMoves(decided.ledger_before, ledger, {e.key for e in decided.adopted}),
+        )
         self.store.commit_cycle(
             CycleCommit(
                 run=finish,
                 state=state,
-                ledger=[*decided.adopted, *pushed.tasks.entries],
+                ledger=ledger,
                 mirror=mirror,
+                history=cycle_history(facts, self.mapping, pushed.landed),
                 # A whole-org read answers every queued resync; an incremental one every
                 # targeted one (they were in its scope); whole-org ones wait for a full one.
                 resyncs_done=[r.id for r in run.resyncs if run.why_full or r.scope != "full"],

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from syncd.engine.enforcement import LedgerEntry
 from syncd.errors import ConfigError
 from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
+from syncd.store.schema import head_revision
 from syncd.store.state import CycleState, Fingerprints, advanced
 from syncd.store.store import Store
 
@@ -200,7 +201,7 @@ def test_opening_twice_migrates_once(store_url: str) -> None:
     with again.begin() as conn:
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     again.close()
-    assert versions == ["0002"]
+    assert versions == [head_revision()] == ["0003"]
 
 
 def test_a_database_that_cannot_be_reached_is_a_config_error(store_url: str) -> None:
