@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from syncd.cli.base import ConfigOption, command, console, progress_bar, setup
+from syncd.cli.base import ConfigOption, OutputFormat, command, console, progress_bar, setup
 
 
 @command()
@@ -22,6 +22,10 @@ def sync(
             "--full", help="Read the whole org, not just what changed since the last cycle."
         ),
     ] = False,
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="With --dry-run: the planned writes as table, csv or json."),
+    ] = OutputFormat.table,
 ) -> None:
     """Run one sync cycle against the configured org and print a summary."""
     from syncd.cli.report import print_plan, print_summary
@@ -41,8 +45,9 @@ def sync(
                 options=CycleOptions.from_settings(runtime.settings),
             ).run(dry_run=dry_run, full=full)
         if dry_run:
-            print_plan(console, report.plan, report)
-        print_summary(console, report, state_location=runtime.store.location)
+            print_plan(console, report.plan, report, output.value)
+        if output is OutputFormat.table:  # csv and json are the plan alone, for programs
+            print_summary(console, report, state_location=runtime.store.location)
     finally:
         runtime.close()
     if not report.ok:

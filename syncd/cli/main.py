@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from syncd.cli import cycle_commands, record_commands, setup_commands
+from syncd.cli import cycle_commands, history_commands, record_commands, setup_commands
 from syncd.cli.base import app
 
-COMMAND_MODULES = (cycle_commands, record_commands, setup_commands)
+COMMAND_MODULES = (cycle_commands, history_commands, record_commands, setup_commands)
 
 __all__ = ["COMMAND_MODULES", "app", "main"]
 

@@ -305,3 +305,36 @@ def _entry_facts(entry: LedgerEntry, kind: Kind) -> dict[str, Any]:
     if kind is Kind.TASK_ADOPTED:
         facts["task_closed"] = entry.task_closed
     return facts
+
+
+# -- reading the history back ---------------------------------------------------------
+
+
+def happened(event: HistoryEvent) -> datetime:
+    """When it happened: as Salesforce reported a person's action, else when syncd acted."""
+    return event.acted_at or event.at
+
+
+def flags_at(
+    events: Iterable[HistoryEvent], moment: datetime, now: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A record's flags at ``moment``: today's values with every later change undone.
+
+    ``events``: the record's own, oldest first. Working back from the present means a
+    record whose history starts after ``moment`` still answers with what syncd found.
+    """
+    flags = dict(now)
+    for event in reversed(list(events)):
+        if happened(event) > moment:
+            for name, (was, _) in event.changes.items():
+                flags[name] = was
+    return flags
+
+
+def deciding(events: Iterable[HistoryEvent], moment: datetime) -> HistoryEvent | None:
+    """The last decision recorded at or before ``moment`` (its codes, policy and run)."""
+    found = None
+    for event in events:
+        if event.kind is Kind.DECIDED and event.at <= moment:
+            found = event
+    return found
