@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     # Nightly full reconcile (crontab syntax, UTC) and the daily escalation sweep.
     full_reconcile_cron: str = "0 2 * * *"
+    # Days the decision history is kept (longer than the 365-day escalation window by default).
+    history_retention_days: int = Field(default=400, ge=1)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
