@@ -17,8 +17,9 @@ from syncd.engine.history import HistoryEvent
 from syncd.settings import load_settings
 
 # A date, or a date and time (UTC unless it carries an offset).
-MOMENTS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
-           "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]  # fmt: skip
+MOMENTS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
+           "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z",
+           "%Y-%m-%dT%H:%M:%S.%f%z"]  # fmt: skip
 
 
 def utc(value: datetime | None) -> datetime | None:

@@ -143,20 +143,24 @@ def _print_failures(console: Console, report: CycleReport) -> None:
         console.print(more(hidden, "the cycle's log lines (push.record_failed)"), highlight=False)
 
 
-PLAN_COLUMNS = ("object", "record_id", "record_name", "field", "now", "would_be")
+PLAN_COLUMNS = ("object", "record_id", "record_name", "field", "now", "now_name", "would_be",
+                "would_be_name")  # fmt: skip
 
 
 def plan_rows(plan: Plan, names: Directory) -> Iterator[dict[str, Any]]:
-    """One row per field a dry run would write; lookups by name as well as Id."""
+    """One row per field a dry run would write, values as they are; a lookup's by name too."""
     for write in (*plan.accounts, *plan.opportunities):
         for field, value in write.values.items():
+            now = write.before.get(field)
             yield {
                 "object": write.sobject,
                 "record_id": write.record_id,
                 "record_name": names.name(write.record_id),
                 "field": field,
-                "now": _show(write.before.get(field), names),
-                "would_be": _show(value, names),
+                "now": now,
+                "now_name": names.name(now) if isinstance(now, str) else None,
+                "would_be": value,
+                "would_be_name": names.name(value) if isinstance(value, str) else None,
             }
 
 
