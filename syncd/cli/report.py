@@ -178,14 +178,14 @@ def print_plan(console: Console, plan: Plan, report: CycleReport, fmt: str = "ta
     table = Table(title=f"Planned writes (dry run, nothing written): {plan.total:,} records")
     for column in ("object", "record", "field", "now", "would be"):
         table.add_column(column, overflow="fold")
-    writes: list[RecordWrite] = [*plan.accounts, *plan.opportunities]
-    for write in writes[:LIST_LIMIT]:
+    shown: list[RecordWrite] = [*plan.accounts[:LIST_LIMIT], *plan.opportunities[:LIST_LIMIT]]
+    for write in shown:  # the first of each object
         for field, value in write.values.items():
             table.add_row(write.sobject, names.label(write.record_id), field,
                           _show(write.before.get(field), names), _show(value, names))  # fmt: skip
     console.print(table)
-    if len(writes) > LIST_LIMIT:
-        hidden = len(writes) - LIST_LIMIT
+    if plan.total > len(shown):
+        hidden = plan.total - len(shown)
         console.print(more(hidden, "syncd sync --dry-run --format csv", "more records"))
 
 
