@@ -202,9 +202,13 @@ def render_history(
 
 def _timeline(events: Sequence[HistoryEvent], names: Directory, record_id: str) -> Table:
     several = any(e.record_id != record_id for e in events)
-    table = Table(show_edge=False, box=None, padding=(0, 2), show_header=True)
-    for column in ("when", *(("record",) if several else ()), "who", "what", "details"):
-        table.add_column(column, overflow="fold")
+    table = Table(show_edge=False, box=None, padding=(0, 1), show_header=True)
+    table.add_column("when", no_wrap=True)
+    if several:
+        table.add_column("record", max_width=30)
+    table.add_column("who", max_width=22)
+    table.add_column("what", no_wrap=True)
+    table.add_column("details", overflow="fold", min_width=30)  # what is left of the width
     for event in events:
         what, details = describe(event, names, brief=True)
         deal = (names.name(event.record_id) or event.record_id,) if several else ()

@@ -15,7 +15,7 @@ syncd read it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -23,7 +23,6 @@ from types import MappingProxyType
 from typing import Any
 
 from syncd.engine.domain import Opportunity
-from syncd.engine.enforcement import LedgerEntry
 
 ACCOUNT, OPPORTUNITY = "Account", "Opportunity"
 # syncd's decision flags (the mapping's write attributes); other fields it writes (the
@@ -232,79 +231,6 @@ def same(was: Any, now: Any) -> bool:
     if isinstance(now, str) and isinstance(was, bool):
         return now.lower() == str(was).lower()
     return bool(was == now)
-
-
-# -- the violation ledger -------------------------------------------------------------
-
-
-def ledger_events(
-    stamp: Stamp,
-    before: Mapping[str, LedgerEntry],
-    saved: Iterable[LedgerEntry],
-    adopted: Collection[str],
-    accounts: Mapping[str, str | None],
-) -> list[HistoryEvent]:
-    """The ledger's moves this cycle: what ``saved`` changed against ``before`` (by key).
-
-    ``adopted``: keys of entries learned from the org's Tasks this cycle; ``accounts``:
-    deal -> its account (for the account's timeline).
-    """
-    latest = {e.key: e for e in saved}  # the last word on a key wins, as in the store
-    events = []
-    for key, entry in latest.items():
-        for kind in _ledger_kinds(before.get(key), entry, key in adopted):
-            events.append(
-                HistoryEvent(
-                    sobject=OPPORTUNITY,
-                    record_id=entry.opportunity_id,
-                    kind=kind,
-                    at=stamp.at,
-                    run_id=stamp.run_id,
-                    policy_version=stamp.policy_version,
-                    account_id=accounts.get(entry.opportunity_id),
-                    codes=(entry.code,),
-                    data=_entry_facts(entry, kind),
-                )
-            )
-    return events
-
-
-def _ledger_kinds(was: LedgerEntry | None, now: LedgerEntry, adopted: bool) -> list[Kind]:
-    if was is None:
-        return [Kind.TASK_ADOPTED if adopted else Kind.OCCURRENCE_OPENED]
-    kinds = []
-    if was.task_id is None and now.task_id is not None:
-        kinds.append(Kind.TASK_ADOPTED if adopted else Kind.TASK_CREATED)
-    if was.resolved_at is None and now.resolved_at is not None:
-        kinds.append(Kind.OCCURRENCE_RESOLVED)
-    elif not was.task_closed and now.task_closed and adopted:
-        kinds.append(Kind.TASK_CLOSED_IN_ORG)
-    return kinds
-
-
-def _entry_facts(entry: LedgerEntry, kind: Kind) -> dict[str, Any]:
-    facts: dict[str, Any] = {
-        "key": entry.key,
-        "kind": entry.kind,
-        "code": entry.code,
-        "occurrence": entry.occurrence,
-        "level": entry.level,
-        "owner_id": entry.owner_id,
-        "rep_id": entry.rep_id,
-        "task_id": entry.task_id,
-    }
-    if kind is Kind.OCCURRENCE_OPENED:
-        facts.update(
-            partner_id=entry.partner_id,
-            priority=entry.priority,
-            due=entry.due.isoformat() if entry.due else None,
-            remedy=entry.remedy,
-        )
-    if kind is Kind.OCCURRENCE_RESOLVED:
-        facts["resolution"] = entry.resolution
-    if kind is Kind.TASK_ADOPTED:
-        facts["task_closed"] = entry.task_closed
-    return facts
 
 
 # -- reading the history back ---------------------------------------------------------

@@ -23,9 +23,9 @@ from syncd.engine.history import (
     HistoryEvent,
     Seen,
     Stamp,
-    ledger_events,
     record_events,
 )
+from syncd.engine.ledger_history import ledger_events
 from syncd.store.history import BATCH, mirror_lookup, written_lookup
 from syncd.store.store import Store
 from syncd.sync.mapping import FieldMapping, to_opportunity

@@ -17,10 +17,13 @@ from syncd.engine.history import (
     Kind,
     Seen,
     Stamp,
-    ledger_events,
+    deciding,
+    flags_at,
+    happened,
     record_events,
     same,
 )
+from syncd.engine.ledger_history import ledger_events
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 EDITED = NOW - timedelta(minutes=3)
@@ -252,3 +255,38 @@ def test_the_last_word_on_a_key_wins_as_in_the_store() -> None:
     events = ledger([], [first, replace(first, task_id="00T000000000000002")])
     assert kinds(events) == [Kind.OCCURRENCE_OPENED]
     assert events[0].data["task_id"] == "00T000000000000002"
+
+
+# -- reading it back ----------------------------------------------------------------------
+
+
+def at(minutes: int, kind: Kind = Kind.DECIDED, **more: Any) -> HistoryEvent:
+    return HistoryEvent(OPPORTUNITY, DEAL, kind, NOW + timedelta(minutes=minutes), f"r{minutes}",
+                        "v1", **more)  # fmt: skip
+
+
+STORY = [
+    at(0, changes={"status": (None, "Violation")}, codes=("DIRECT_ON_PARTNER_ACCOUNT",)),
+    at(10, Kind.EDITED_BY_HAND, changes={"status": ("Violation", "Compliant")},
+       actor_id=BOB, acted_at=NOW + timedelta(minutes=7)),
+    at(10, Kind.RESTORED, changes={"status": ("Compliant", "Violation")}),
+    at(20, changes={"status": ("Violation", "Exempt")}, codes=("OVERRIDE",)),
+]  # fmt: skip
+NOW_FLAGS = {"status": "Exempt", "remedy": None}
+
+
+@pytest.mark.parametrize(
+    ("minutes", "status"),
+    [(-5, None), (0, "Violation"), (8, "Compliant"), (10, "Violation"), (19, "Violation"),
+     (20, "Exempt"), (60, "Exempt")],
+)  # fmt: skip
+def test_the_flags_at_a_moment_undo_every_later_change(minutes: int, status: str | None) -> None:
+    moment = NOW + timedelta(minutes=minutes)
+    assert flags_at(STORY, moment, NOW_FLAGS) == {"status": status, "remedy": None}
+
+
+def test_the_deciding_event_is_the_last_decision_by_then() -> None:
+    assert deciding(STORY, NOW - timedelta(minutes=1)) is None
+    assert deciding(STORY, NOW + timedelta(minutes=15)) == STORY[0]
+    assert deciding(STORY, NOW + timedelta(minutes=20)) == STORY[3]
+    assert happened(STORY[1]) == NOW + timedelta(minutes=7)  # as Salesforce reported it
