@@ -33,6 +33,8 @@ def sync(
     from syncd.store.lock import InstanceLock
     from syncd.sync.cycle import Cycle, CycleOptions
 
+    if output is not OutputFormat.table and not dry_run:
+        raise typer.BadParameter("csv and json are for the planned writes of --dry-run")
     runtime = open_runtime(setup(config))
     try:
         with InstanceLock(runtime.store, runtime.settings.state_dir).held(), progress_bar() as bar:

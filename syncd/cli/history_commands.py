@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from syncd.cli.base import ConfigOption, OutputFormat, command, console, valid_id
+from syncd.cli.base import ConfigOption, OutputFormat, command, console, err_console, valid_id
 from syncd.engine.history import HistoryEvent
 from syncd.settings import load_settings
 
@@ -54,6 +54,9 @@ def history(
         names = Directory.from_store(files.store, files.mapping, history_ids(wanted, events))
     finally:
         files.store.close()
+    if not events and names.name(wanted) is None:
+        err_console.print(f"syncd has no history of {wanted} and the mirror does not know it.")
+        raise typer.Exit(1)
     everything = f"syncd history {wanted}" + (f" --since {start:%Y-%m-%d}" if start else "")
     render_history(console, wanted, events, names, output.value,
                    everything=f"{everything} --format csv")  # fmt: skip
@@ -79,7 +82,7 @@ def explain_past(config: Path | None, record_id: str, at: datetime, output: str)
     finally:
         files.store.close()
     if not events and not now:
-        console.print(f"syncd has no history of {record_id} and the mirror does not know it.")
+        err_console.print(f"syncd has no history of {record_id} and the mirror does not know it.")
         raise typer.Exit(1)
     render_past(console, record_id, events, at, now, names, output)
 

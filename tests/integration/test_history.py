@@ -186,3 +186,14 @@ def test_history_refuses_a_missing_state_directory(tmp_path: object) -> None:
                  ["explain", "0065g0000000016AAA", "--at", "2026-12-01"]):  # fmt: skip
         result = CliRunner().invoke(app, args, env=env)
         assert result.exit_code == 2 and "no state database" in result.output
+
+
+def test_history_of_a_record_syncd_never_saw_says_so(runtime: Runtime) -> None:
+    run(runtime)
+    env = {"SYNCD_STATE_DIR": str(runtime.settings.state_dir)}
+    unknown = CliRunner().invoke(app, ["history", "006000000000009AAA"], env=env)
+    assert unknown.exit_code == 1 and "mirror does not know it" in unknown.output
+    bad = CliRunner().invoke(app, ["history", "not-an-id"], env=env)
+    assert bad.exit_code == 2
+    quiet = CliRunner().invoke(app, ["history", "0015g0000000001AAA"], env=env)  # a partner
+    assert quiet.exit_code == 0 and "No change recorded" in quiet.output
