@@ -224,6 +224,8 @@ def _syncd_cleared(seen: Seen) -> bool:
 
 def same(was: Any, now: Any) -> bool:
     """Salesforce reads back an empty text as null, a checkbox as a boolean."""
+    if was == now:
+        return True
     if was in ("", None) and now in ("", None):
         return True
     if isinstance(was, str) and isinstance(now, bool):

@@ -128,7 +128,13 @@ class FlagNames:
     def flags(self, kind: str, values: Values | None) -> dict[str, Any] | None:
         if values is None:
             return None
-        return {name: values[f] for name, f in self.fields[kind] if f in values}
+        found = {}
+        for name, f in self.fields[kind]:
+            try:  # a million records in a first cycle: no `in` and then `[]` on each
+                found[name] = values[f]
+            except KeyError:
+                continue
+        return found
 
 
 def _pairs(*sections: Mapping[str, str | None]) -> tuple[tuple[str, str], ...]:
@@ -185,22 +191,22 @@ class _Recorder:
         facts, names = self.facts, self.names
         kind = names.sobjects[sobject]
         held = write.held if write is not None else facts.after.current.get(record_id, {})
-        common: dict[str, Any] = {
-            "sobject": kind,
-            "record_id": record_id,
-            "written": names.flags(kind, write.values) if write is not None else None,
-            "held": names.flags(kind, held) or {},
-            "known": names.flags(kind, facts.earlier.values(record_id)),
-        }
+        written = names.flags(kind, write.values) if write is not None else None
+        known = names.flags(kind, facts.earlier.values(record_id))
         if kind == ACCOUNT:
             account = facts.decisions.accounts.get(record_id)
-            return Seen(**common, codes=account.reasons if account else ())
+            codes = account.reasons if account else ()
+            return Seen(kind, record_id, None, codes, written, names.flags(kind, held) or {}, known)
         deal = facts.decisions.opportunities.get(record_id)
         now = facts.after.snapshot.opportunities.get(record_id)
         return Seen(
-            **common,
-            account_id=now.account_id if now else deal.account_id if deal else None,
-            codes=deal.reasons if deal else (),
+            kind,
+            record_id,
+            now.account_id if now else deal.account_id if deal else None,
+            deal.reasons if deal else (),
+            written,
+            names.flags(kind, held) or {},
+            known,
             before=facts.earlier.deal(record_id),
             after=now,
         )
