@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,7 +30,7 @@ from syncd.engine.cascade import Changes, Scope, affected, everything
 from syncd.engine.domain import Decisions, Snapshot
 from syncd.engine.enforcement import Enforcement, EnforcementRules, LedgerEntry, adopt, reconcile
 from syncd.engine.evaluate import evaluate
-from syncd.engine.history import Stamp
+from syncd.engine.history import HistoryEvent, Stamp
 from syncd.engine.policy import Policy
 from syncd.errors import FatalSyncError, SyncdError
 from syncd.salesforce import FailedRecord, OrgClient, WriteJob, Writer
@@ -561,6 +561,30 @@ class Cycle:
         landed = [(w, _after(work.state.current, w)) for w in pushed.landed]
         mirror = _with_written(work.mirror, landed)
         ledger = [*decided.adopted, *pushed.tasks.entries]
+        self.store.commit_cycle(
+            CycleCommit(
+                run=finish,
+                state=state,
+                ledger=ledger,
+                mirror=mirror,
+                history=self._history(run, work, decided, pushed.landed, ledger),
+                # A whole-org read answers every queued resync; an incremental one every
+                # targeted one (they were in its scope); whole-org ones wait for a full one.
+                resyncs_done=[r.id for r in run.resyncs if run.why_full or r.scope != "full"],
+            )
+        )
+        work.state.record_written((w.record_id, w.values) for w in pushed.landed)
+        self._state, self._state_run = work.state, run.run_id
+
+    def _history(
+        self,
+        run: _Run,
+        work: _Work,
+        decided: _Decided,
+        landed: Sequence[RecordWrite],
+        ledger: Sequence[LedgerEntry],
+    ) -> Iterator[HistoryEvent]:
+        """The cycle's decision history, generated while the commit writes it."""
         facts = CycleFacts(
             stamp=Stamp(run.run_id, run.now, decided.decisions.policy_version),
             decisions=decided.decisions,
@@ -569,20 +593,7 @@ class Cycle:
             observed=work.observed,
             ledger=LedgerMoves(decided.ledger_before, ledger, {e.key for e in decided.adopted}),
         )
-        self.store.commit_cycle(
-            CycleCommit(
-                run=finish,
-                state=state,
-                ledger=ledger,
-                mirror=mirror,
-                history=cycle_history(facts, self.mapping, pushed.landed),
-                # A whole-org read answers every queued resync; an incremental one every
-                # targeted one (they were in its scope); whole-org ones wait for a full one.
-                resyncs_done=[r.id for r in run.resyncs if run.why_full or r.scope != "full"],
-            )
-        )
-        work.state.record_written((w.record_id, w.values) for w in pushed.landed)
-        self._state, self._state_run = work.state, run.run_id
+        return cycle_history(facts, self.mapping, landed)
 
     def _finish_failed(
         self, run: _Run, calls_before: Mapping[str, int], exc: BaseException, outcome: str
