@@ -16,7 +16,7 @@ syncd read it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -80,6 +80,7 @@ class Stamp:
     run_id: str
     at: datetime
     policy_version: str
+    syncd_user: str | None = None  # the integration user syncd writes as
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,10 @@ def record_events(stamp: Stamp, seen: Seen) -> list[HistoryEvent]:
     made = _Maker(stamp, seen)
     events = [made(kind, data=data) for kind, data in _people(seen)]
     edited = _hand_edits(seen)
+    if edited and _own_write(stamp, seen):
+        # syncd's own write, landed by a cycle that died before it could commit: a decision
+        events.append(made(Kind.DECIDED, changes=edited, by_syncd=True, codes=seen.codes))
+        seen, edited = replace(seen, known=seen.held), {}
     if edited:
         events.append(made(Kind.EDITED_BY_HAND, changes=edited))
     if seen.written:
@@ -164,6 +169,11 @@ class _Maker:
 
 def _flags(seen: Seen) -> tuple[str, ...]:
     return ACCOUNT_FLAGS if seen.sobject == ACCOUNT else OPPORTUNITY_FLAGS
+
+
+def _own_write(stamp: Stamp, seen: Seen) -> bool:
+    who = seen.after.last_modified_by if seen.after is not None else None
+    return who is not None and who == stamp.syncd_user
 
 
 def _hand_edits(seen: Seen) -> dict[str, tuple[Any, Any]]:

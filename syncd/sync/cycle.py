@@ -586,7 +586,7 @@ class Cycle:
     ) -> Iterator[HistoryEvent]:
         """The cycle's decision history, generated while the commit writes it."""
         facts = CycleFacts(
-            stamp=Stamp(run.run_id, run.now, decided.decisions.policy_version),
+            stamp=Stamp(run.run_id, run.now, decided.decisions.policy_version, self.client.user_id),
             decisions=decided.decisions,
             after=work.state,
             earlier=earlier_knowledge(work.before, self.store, self.mapping, run.state.empty),

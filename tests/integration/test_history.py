@@ -197,3 +197,29 @@ def test_history_of_a_record_syncd_never_saw_says_so(runtime: Runtime) -> None:
     assert bad.exit_code == 2
     quiet = CliRunner().invoke(app, ["history", "0015g0000000001AAA"], env=env)  # a partner
     assert quiet.exit_code == 0 and "No change recorded" in quiet.output
+
+
+def test_writes_of_a_cycle_killed_before_its_commit_are_syncd_s_decisions(
+    server: SandboxServer, runtime: Runtime, today: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its writes landed, its history did not: the rerun reads them back as syncd's own."""
+    ids = demo_dataset(today.date())
+    deal = ids.id("opp.direct_on_partner")
+    run(runtime)
+    fixed = {"OwnerId": ids.id("user.paula"), "RoE_Partner__c": ids.id("p.northwind")}
+    server.org.update("Opportunity", deal, fixed, by=ids.id("user.bob"))
+
+    def killed(_commit: object) -> None:
+        raise KeyboardInterrupt("killed after the writes, before the commit")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(runtime.store, "commit_cycle", killed)
+        with pytest.raises(KeyboardInterrupt):
+            run(runtime)
+    assert (server.org.get("Opportunity", deal) or {})["RoE_Status__c"] == "Compliant"
+    run(runtime)
+    events = history_of(runtime.store, deal)
+    assert Kind.EDITED_BY_HAND not in {e.kind for e in events}
+    (decided,) = [e for e in events[2:] if e.kind is Kind.DECIDED]
+    assert decided.changes["status"] == ("Violation", "Compliant") and decided.actor_id is None
+    assert events[-1].kind is Kind.OCCURRENCE_RESOLVED

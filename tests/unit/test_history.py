@@ -290,3 +290,16 @@ def test_the_deciding_event_is_the_last_decision_by_then() -> None:
     assert deciding(STORY, NOW + timedelta(minutes=15)) == STORY[0]
     assert deciding(STORY, NOW + timedelta(minutes=20)) == STORY[3]
     assert happened(STORY[1]) == NOW + timedelta(minutes=7)  # as Salesforce reported it
+
+
+def test_syncd_s_own_write_from_a_cycle_that_never_committed_is_its_decision() -> None:
+    """The write landed, the commit did not: the next cycle reads it back as a change."""
+    syncd = "005000000000000SYN"
+    landed = {**VIOLATION, "status": "Review"}
+    stamp = replace(STAMP, syncd_user=syncd)
+    written_by_syncd = seen(held=landed, after=opp(last_modified_by=syncd), codes=CODES)
+    (event,) = record_events(stamp, written_by_syncd)
+    assert event.kind is Kind.DECIDED and event.changes == {"status": ("Violation", "Review")}
+    assert event.actor_id is None and event.codes == CODES
+    (by_hand,) = record_events(stamp, seen(held=landed))  # Bob's edit stays his
+    assert by_hand.kind is Kind.EDITED_BY_HAND
