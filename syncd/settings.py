@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     # hourly check from this hour (UTC) on; a day skipped for the API reserve is retried.
     scorecard_publish: bool = True
     scorecard_publish_hour: int = Field(default=6, ge=0, le=23)
+    # Days the decision history is kept (longer than the 365-day escalation window by default).
+    history_retention_days: int = Field(default=400, ge=1)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Slack, Teams, webhooks, email and platform events (README, Notifications).

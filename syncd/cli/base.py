@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 import click
 import structlog
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -46,8 +46,25 @@ app = typer.Typer(
 sandbox_app = typer.Typer(help="The local Salesforce-compatible org (HTTPS on 127.0.0.1).")
 app.add_typer(sandbox_app, name="sandbox")
 
-console = Console()
-err_console = Console(stderr=True)
+PIPED_WIDTH = 4096  # columns of output that goes to a file or another program
+
+
+class _Console(Console):
+    """Output piped to a file or a program is never wrapped at 80 columns: on a terminal the
+    terminal's width, elsewhere lines as long as they are (up to PIPED_WIDTH)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(PIPED_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self.width, self.height = new_size
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 
 EXIT_FAILED, EXIT_CONFIG = 1, 2
 

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from syncd.cli.base import ConfigOption, command, console, progress_bar, setup, setup_collecting
+from syncd.cli.base import (
+    ConfigOption,
+    OutputFormat,
+    command,
+    console,
+    progress_bar,
+    setup,
+    setup_collecting,
+)
 
 
 @command()
@@ -22,6 +30,10 @@ def sync(
             "--full", help="Read the whole org, not just what changed since the last cycle."
         ),
     ] = False,
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="With --dry-run: the planned writes as table, csv or json."),
+    ] = OutputFormat.table,
 ) -> None:
     """Run one sync cycle against the configured org and print a summary."""
     from syncd.cli.report import print_plan, print_summary
@@ -29,6 +41,8 @@ def sync(
     from syncd.store.lock import InstanceLock
     from syncd.sync.cycle import Cycle, CycleOptions
 
+    if output is not OutputFormat.table and not dry_run:
+        raise typer.BadParameter("csv and json are for the planned writes of --dry-run")
     settings, problems = setup_collecting(config)
     runtime = open_runtime(settings, earlier=problems)
     delivered = None
@@ -47,8 +61,9 @@ def sync(
             if runtime.notifier is not None and not dry_run:  # after the commit, never in it
                 delivered = runtime.notifier.deliver()
         if dry_run:
-            print_plan(console, report.plan, report)
-        print_summary(console, report, state_location=runtime.store.location)
+            print_plan(console, report.plan, report, output.value)
+        if output is OutputFormat.table:  # csv and json are the plan alone, for programs
+            print_summary(console, report, state_location=runtime.store.location)
         if runtime.notifier is not None and not dry_run:
             from syncd.notify.summary import print_delivery
 

@@ -16,6 +16,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from syncd.cli.names import Directory
+from syncd.cli.words import amount, day, moment
 from syncd.engine.evaluate import Explanation
 from syncd.sync.mapping import AccountMapping, FieldMapping, OpportunityMapping, UserMapping
 
@@ -52,22 +54,35 @@ def salesforce_fields(source: str, mapping: FieldMapping) -> str:
 
 
 def render_explanation(
-    console: Console, explanation: Explanation, mapping: FieldMapping, output: str
+    console: Console,
+    explanation: Explanation,
+    mapping: FieldMapping,
+    output: str,
+    names: Directory | None = None,
 ) -> None:
+    """``names``: the records the explanation refers to, so Ids are read with their names."""
+    names = names or Directory()
     if output == "json":
-        console.print_json(json.dumps(as_json(explanation, mapping)))
+        console.print_json(json.dumps({**as_json(explanation, mapping), "names": _names(
+            explanation, names)}))  # fmt: skip
         return
     decision = explanation.decision
-    console.print(f"[bold]{explanation.sobject} {explanation.record_id}[/bold]")
+    title = names.label(explanation.record_id)
+    console.print(f"[bold]{explanation.sobject} {title}[/bold]", highlight=False)
     if decision is None:
         console.print(f"Not evaluated: {explanation.not_evaluated or 'outside the rules'}")
     else:
-        _print_decision(console, decision)
+        _print_decision(console, decision, names)
     facts = Table(title="Facts used", show_lines=False)
     for column in ("fact", "value", "from Salesforce field"):
         facts.add_column(column)
+    currency = next((f.value for f in explanation.facts if f.name.endswith(".currency")), None)
     for fact in explanation.facts:
-        facts.add_row(fact.name, _text(fact.value), salesforce_fields(fact.source, mapping))
+        facts.add_row(
+            fact.name,
+            _words(fact.value, names, currency if isinstance(currency, str) else None),
+            salesforce_fields(fact.source, mapping),
+        )
     console.print(facts)
     rules = Table(title="Rules, in order of precedence")
     for column in ("rule", "applied", "why"):
@@ -78,14 +93,14 @@ def render_explanation(
     console.print(f"Policy version: {explanation.policy_version}")
 
 
-def _print_decision(console: Console, decision: Any) -> None:
+def _print_decision(console: Console, decision: Any, names: Directory) -> None:
     lead = getattr(decision, "expected_lead", None) or getattr(decision, "lead", None)
     console.print(f"Lead: {_text(lead)}")
     partner = getattr(decision, "protected_partner_id", None) or getattr(
         decision, "lead_partner_id", None
     )
     if partner:
-        console.print(f"Partner: {partner}")
+        console.print(f"Partner: {names.label(partner)}", highlight=False)
     status = getattr(decision, "status", None)
     if status is not None:
         console.print(f"Status: {_text(status)}")
@@ -141,6 +156,28 @@ def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return _plain(asdict(value))
     return value
+
+
+def _words(value: Any, names: Directory, currency: str | None) -> str:
+    """A fact for people: Ids with their names, amounts with their currency, dates as dates."""
+    if isinstance(value, str) and names.name(value):
+        return names.label(value)
+    if isinstance(value, Decimal | float) and not isinstance(value, bool):
+        return amount(value, currency)
+    if isinstance(value, datetime):
+        return moment(value)
+    if isinstance(value, date):
+        return day(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        parts = (f"{k.replace('_', ' ')} {_words(v, names, currency)}"
+                 for k, v in asdict(value).items())  # fmt: skip
+        return ", ".join(parts)
+    return _text(value)
+
+
+def _names(explanation: Explanation, names: Directory) -> dict[str, str]:
+    ids = {explanation.record_id, *(f.value for f in explanation.facts if isinstance(f.value, str))}
+    return {i: n for i in sorted(ids) if (n := names.name(i))}
 
 
 def _text(value: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from syncd.cli import (
     cycle_commands,
+    history_commands,
     record_commands,
     scorecard_commands,
     setup_commands,
@@ -13,6 +14,7 @@ from syncd.cli.base import app
 
 COMMAND_MODULES = (
     cycle_commands,
+    history_commands,
     record_commands,
     setup_commands,
     scorecard_commands,

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from collections import Counter
+from collections.abc import Iterator
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from syncd.cli.names import Directory
+from syncd.cli.words import LIST_LIMIT, NOTHING, amount, day, more, named
 from syncd.engine.domain import Lead, OpportunityDecision, Status
 from syncd.sync.cycle import CycleReport
-from syncd.sync.plan import Plan
+from syncd.sync.plan import Plan, RecordWrite
 
 _STATUS_STYLE = {
     Status.COMPLIANT: "green",
@@ -47,11 +53,14 @@ def print_summary(console: Console, report: CycleReport, *, state_location: str)
     standing = [
         d for _, d in sorted(decisions.opportunities.items()) if d.status is Status.VIOLATION
     ]
-    console.print(f"\n[bold]Violations[/bold] ({len(standing)})")
+    console.print(f"\n[bold]Violations[/bold] ({len(standing):,})")
     if not standing:
         console.print("[green]No violations.[/green]")
-    for decision in standing:
+    for decision in standing[:LIST_LIMIT]:
         _print_violation(console, report, decision)
+    if len(standing) > LIST_LIMIT:
+        hidden = len(standing) - LIST_LIMIT
+        console.print(more(hidden, "syncd violations --open --format csv"), highlight=False)
     console.print()
     console.print(
         f"Writes: {report.written} records updated"
@@ -73,8 +82,7 @@ def print_summary(console: Console, report: CycleReport, *, state_location: str)
     if report.api_usage:
         used, limit = report.api_usage
         console.print(f"Org API usage (24 h): {used} of {limit}")
-    for failure in report.failures:
-        console.print(f"[red]failed[/red] {failure.record_id}: {failure.code} {failure.message}")
+    _print_failures(console, report)
     console.print(f"State database: {state_location}")
 
 
@@ -103,15 +111,19 @@ def _print_violation(console: Console, report: CycleReport, decision: Opportunit
     opp = snap.opportunities[decision.opportunity_id]
     rep = snap.users.get(opp.owner_id or "")
     partner = snap.accounts.get(decision.protected_partner_id or "")
-    amount = f", {opp.amount:,.2f}" if opp.amount is not None else ""
+    account = snap.accounts.get(opp.account_id or "")
     state = "closed won" if opp.is_won else "closed" if opp.is_closed else "open"
+    money = f", {amount(opp.amount, opp.currency)}" if opp.amount is not None else ""
     console.print(
-        f"  [bold red]•[/bold red] {opp.name} ({state}{amount}) [dim]{opp.id}[/dim]",
+        f"  [bold red]•[/bold red] {opp.name} ({state}{money}, closes {day(opp.close_date)}) "
+        f"[dim]{opp.id}[/dim]",
         highlight=False,
     )
+    codes = ", ".join(v.code for v in decision.violations)
     console.print(
-        f"    rep {rep.name if rep else opp.owner_id or '–'} · partner "
-        f"{partner.name if partner else '–'} · " + ", ".join(v.code for v in decision.violations),
+        f"    account {account.name if account else opp.account_id or NOTHING} · rep "
+        f"{rep.name if rep else opp.owner_id or NOTHING} · partner "
+        f"{partner.name if partner else NOTHING} · {codes}",
         highlight=False,
     )
     console.print(f"    {decision.reason_text}", highlight=False, style="dim")
@@ -119,24 +131,67 @@ def _print_violation(console: Console, report: CycleReport, decision: Opportunit
         console.print(f"    remedy owed: {decision.remedy}", highlight=False)
 
 
-def print_plan(console: Console, plan: Plan, report: CycleReport) -> None:
-    """The writes a dry run would make: record, field, value now → value syncd would set."""
-    names = {**{a.id: a.name for a in report.snapshot.accounts.values()}}
-    names.update({o.id: o.name for o in report.snapshot.opportunities.values()})
-    table = Table(title=f"Planned writes (dry run, nothing written): {plan.total} records")
-    for column in ("object", "record", "field", "now", "would be"):
-        table.add_column(column, overflow="fold")
+def _print_failures(console: Console, report: CycleReport) -> None:
+    names = Directory.from_snapshot(report.snapshot)
+    for failure in report.failures[:LIST_LIMIT]:
+        console.print(
+            f"[red]failed[/red] {names.label(failure.record_id)}: {failure.code} {failure.message}",
+            highlight=False,
+        )
+    if len(report.failures) > LIST_LIMIT:
+        hidden = len(report.failures) - LIST_LIMIT
+        console.print(more(hidden, "the cycle's log lines (push.record_failed)"), highlight=False)
+
+
+PLAN_COLUMNS = ("object", "record_id", "record_name", "field", "now", "now_name", "would_be",
+                "would_be_name")  # fmt: skip
+
+
+def plan_rows(plan: Plan, names: Directory) -> Iterator[dict[str, Any]]:
+    """One row per field a dry run would write, values as they are; a lookup's by name too."""
     for write in (*plan.accounts, *plan.opportunities):
         for field, value in write.values.items():
-            table.add_row(
-                write.sobject,
-                f"{names.get(write.record_id, '')} ({write.record_id})",
-                field,
-                _show(write.before.get(field)),
-                _show(value),
-            )
+            now = write.before.get(field)
+            yield {
+                "object": write.sobject,
+                "record_id": write.record_id,
+                "record_name": names.name(write.record_id),
+                "field": field,
+                "now": now,
+                "now_name": names.name(now) if isinstance(now, str) else None,
+                "would_be": value,
+                "would_be_name": names.name(value) if isinstance(value, str) else None,
+            }
+
+
+def print_plan(console: Console, plan: Plan, report: CycleReport, fmt: str = "table") -> None:
+    """The writes a dry run would make: record, field, value now → value syncd would set."""
+    names = Directory.from_snapshot(report.snapshot)
+    if fmt == "json":
+        console.file.write(json.dumps(list(plan_rows(plan, names)), indent=2) + "\n")
+        return
+    if fmt == "csv":
+        writer = csv.DictWriter(console.file, fieldnames=PLAN_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(plan_rows(plan, names))
+        return
+    table = Table(title=f"Planned writes (dry run, nothing written): {plan.total:,} records")
+    for column in ("object", "record", "field", "now", "would be"):
+        table.add_column(column, overflow="fold")
+    shown: list[RecordWrite] = [*plan.accounts[:LIST_LIMIT], *plan.opportunities[:LIST_LIMIT]]
+    for write in shown:  # the first of each object
+        for field, value in write.values.items():
+            table.add_row(write.sobject, names.label(write.record_id), field,
+                          _show(write.before.get(field), names), _show(value, names))  # fmt: skip
     console.print(table)
+    if plan.total > len(shown):
+        hidden = plan.total - len(shown)
+        console.print(more(hidden, "syncd sync --dry-run --format csv", "more records"))
 
 
-def _show(value: object) -> str:
-    return "–" if value in (None, "") else str(value)
+def _show(value: object, names: Directory) -> str:
+    if value in (None, ""):
+        return NOTHING
+    if isinstance(value, str) and len(value) == 18 and names.name(value):
+        return named(names.name(value), value)  # a lookup: the partner by name
+    return str(value)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -35,6 +35,7 @@ from syncd.service.metrics import Metrics
 from syncd.service.publish import Publisher
 from syncd.service.runtime import Runtime
 from syncd.service.signals import StopSignals
+from syncd.store.history import prune_history
 from syncd.store.lock import InstanceLock, LockLost
 from syncd.sync.cycle import Cycle, CycleOptions
 
@@ -103,7 +104,12 @@ class Daemon:
         self.stop.set()
 
     def sweep(self) -> None:
-        """Daily: publish the ledger's open violations (levels are set when opened)."""
+        """Daily: publish the ledger's open violations (levels are set when opened); prune
+        the decision history past its retention, between cycles."""
+        retention = timedelta(days=self.runtime.settings.history_retention_days)
+        with self._cycle_lock:
+            pruned = prune_history(self.runtime.store, datetime.now(UTC) - retention)
+        log.info("daemon.history_pruned", rows=pruned, retention_days=retention.days)
         self.metrics.refresh_ledger(self.runtime.store)
         open_entries = self.runtime.store.ledger(open_only=True)
         log.info(

@@ -4,9 +4,9 @@ Every dimension (rep, manager, partner, region) for this month and for rolling-9
 row per subject, so managers build reports and dashboards on them and partner users see
 their own partner's rows (README, Scorecard sharing). The cost is the upsert alone:
 1 call up to 200 rows, ceil(rows / 1000) above (``syncd.salesforce.writes``) — the
-figures come from the store, with no read. A day is published at most once (the store remembers the day), and not at all
-while the org's API allowance is below ``api_reserve_percent``, as cycles hold their
-writes; the next check that day tries again.
+figures come from the store, with no read. A day is published at most once (the store
+remembers the day), and not at all while the org's API allowance is below
+``api_reserve_percent``, as cycles hold their writes; the next check that day tries again.
 """
 
 from __future__ import annotations

@@ -8,13 +8,14 @@ at any instant leaves either the previous cycle's state or this one's, never a m
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from syncd.engine.enforcement import LedgerEntry
+from syncd.engine.history import HistoryEvent
 from syncd.notify.message import OutboxChange
 from syncd.store.state import CycleState
 
@@ -62,3 +63,7 @@ class CycleCommit:
     mirror: MirrorChange | None = None
     resyncs_done: Sequence[int] = ()
     outbox: OutboxChange | None = None  # notifications to send (syncd.notify)
+    # The decision history's new events. Consumed once, in batches, first in the commit
+    # (before the mirror moves): a first full cycle records a change on nearly every
+    # record, so the cycle hands a generator rather than a million events at once.
+    history: Iterable[HistoryEvent] = ()

@@ -36,6 +36,7 @@ from syncd.engine.enforcement import LedgerEntry
 from syncd.errors import ConfigError
 from syncd.notify import outbox
 from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
+from syncd.store.history import save_history
 from syncd.store.schema import upgrade
 from syncd.store.state import CycleState
 from syncd.store.tables import (
@@ -340,6 +341,7 @@ class Store:
         with self.begin() as conn:
             if self.guard is not None:
                 self.guard(conn)
+            save_history(conn, commit.history)
             if commit.ledger:
                 _save_ledger(conn, commit.ledger)
             if commit.mirror is not None:

@@ -165,3 +165,25 @@ scorecard_publications = Table(
     Column("failed", Integer, nullable=False),
     Column("api_calls", Integer, nullable=False),
 )
+
+# The decision history (syncd.engine.history): one row per change, never per cycle. Kept
+# for ``history_retention_days``; the daemon's daily sweep prunes older rows.
+history = Table(
+    "history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),  # the cycle's now
+    Column("run_id", String(36), nullable=False),
+    Column("policy_version", String(80)),
+    Column("sobject", String(80), nullable=False),  # Account / Opportunity
+    Column("record_id", String(18), nullable=False),
+    Column("account_id", String(18)),  # a deal's account: the account's timeline shows it
+    Column("kind", String(40), nullable=False),
+    Column("actor_id", String(18)),  # who, as Salesforce reported it (null: syncd)
+    Column("acted_at", DateTime(timezone=True)),  # when, as Salesforce reported it
+    Column("codes", Text),  # reason codes, space-separated
+    Column("changes", Text),  # JSON {flag: [was, now]}
+    Column("data", Text),  # JSON of the kind's own facts (level, owner, reason, ...)
+    Index("ix_history_record", "record_id", "at"),
+    Index("ix_history_account", "account_id", "at"),
+)

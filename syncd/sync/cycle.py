@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,15 +30,18 @@ from syncd.engine.cascade import Changes, Scope, affected, everything
 from syncd.engine.domain import Decisions, Snapshot
 from syncd.engine.enforcement import Enforcement, EnforcementRules, LedgerEntry, adopt, reconcile
 from syncd.engine.evaluate import evaluate
+from syncd.engine.history import HistoryEvent, Stamp
 from syncd.engine.policy import Policy
 from syncd.errors import FatalSyncError, SyncdError
-from syncd.notify.events import CycleFacts
+from syncd.notify.events import CycleFacts as NoticeFacts
 from syncd.notify.message import OutboxChange
 from syncd.notify.notifier import Notifier
 from syncd.salesforce import FailedRecord, OrgClient, WriteJob, Writer
 from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
 from syncd.store.state import CycleState, advanced
 from syncd.store.store import ResyncRequest, Store
+from syncd.sync.audit import CycleFacts as HistoryFacts
+from syncd.sync.audit import LedgerMoves, cycle_history, earlier_knowledge
 from syncd.sync.fingerprint import fingerprints, mapping_fingerprint, rules_fingerprint
 from syncd.sync.mapping import FieldMapping
 from syncd.sync.orgstate import OrgState
@@ -125,6 +128,8 @@ class _Work:
     tasks: list[dict[str, Any]]  # violation Tasks read from the org
     mirror: MirrorChange
     changed: int = 0
+    before: OrgState | None = None  # the org as the last cycle left it, when at hand
+    observed: frozenset[str] = frozenset()  # records whose rule inputs or RoE fields changed
 
 
 @dataclass
@@ -133,6 +138,7 @@ class _Decided:
     enforcement: Enforcement
     plan: Plan
     adopted: list[LedgerEntry]  # ledger entries learned from the org's Tasks
+    ledger_before: Mapping[str, LedgerEntry]  # the ledger as the cycle found it, by key
     outbox: OutboxChange | None = None  # notifications owed (syncd.notify)
 
 
@@ -345,20 +351,18 @@ class Cycle:
             opportunities=len(plan.opportunities),
             evaluated=_evaluated(decisions),
         )
-        decided = _Decided(decisions, enforcement, plan, adopted)
+        decided = _Decided(decisions, enforcement, plan, adopted, {e.key: e for e in stored})
         if self.notifier is not None and not run.dry_run:
-            decided.outbox = self.notifier.plan(self._facts(run, work, decided, stored), run.now)
+            decided.outbox = self.notifier.plan(self._facts(run, work, decided), run.now)
         return decided
 
-    def _facts(
-        self, run: _Run, work: _Work, decided: _Decided, stored: list[LedgerEntry]
-    ) -> CycleFacts:
+    def _facts(self, run: _Run, work: _Work, decided: _Decided) -> NoticeFacts:
         assert self.notifier is not None
-        return CycleFacts(
+        return NoticeFacts(
             snapshot=work.state.snapshot,
             decisions=decided.decisions,
             enforcement=decided.enforcement,
-            stored={e.key: e for e in stored},
+            stored=decided.ledger_before,
             adopted=decided.adopted,
             # Nothing committed and no earlier run: Tasks found now predate this store
             # (after an earlier run that died, they are this store's own, unannounced).
@@ -397,6 +401,7 @@ class Cycle:
             gone=gone,
             tasks=pulled.tasks,
             mirror=MirrorChange(promote=staged),
+            before=self._state if self._state_run == run.state.state_run else None,
         )
 
     def _read_changes(self, run: _Run) -> _Work:
@@ -434,6 +439,8 @@ class Cycle:
             mirror=MirrorChange(
                 merge_stage=True, upserts=applied.mirror_upserts, deletes=applied.mirror_deletes
             ),
+            before=before,
+            observed=applied.changes.accounts | applied.changes.opportunities | applied.replan,
         )
 
     def _scope(
@@ -590,12 +597,14 @@ class Cycle:
         )
         landed = [(w, _after(work.state.current, w)) for w in pushed.landed]
         mirror = _with_written(work.mirror, landed)
+        ledger = [*decided.adopted, *pushed.tasks.entries]
         self.store.commit_cycle(
             CycleCommit(
                 run=finish,
                 state=state,
-                ledger=[*decided.adopted, *pushed.tasks.entries],
+                ledger=ledger,
                 mirror=mirror,
+                history=self._history(run, work, decided, pushed.landed, ledger),
                 # A whole-org read answers every queued resync; an incremental one every
                 # targeted one (they were in its scope); whole-org ones wait for a full one.
                 resyncs_done=[r.id for r in run.resyncs if run.why_full or r.scope != "full"],
@@ -604,6 +613,25 @@ class Cycle:
         )
         work.state.record_written((w.record_id, w.values) for w in pushed.landed)
         self._state, self._state_run = work.state, run.run_id
+
+    def _history(
+        self,
+        run: _Run,
+        work: _Work,
+        decided: _Decided,
+        landed: Sequence[RecordWrite],
+        ledger: Sequence[LedgerEntry],
+    ) -> Iterator[HistoryEvent]:
+        """The cycle's decision history, generated while the commit writes it."""
+        facts = HistoryFacts(
+            stamp=Stamp(run.run_id, run.now, decided.decisions.policy_version, self.client.user_id),
+            decisions=decided.decisions,
+            after=work.state,
+            earlier=earlier_knowledge(work.before, self.store, self.mapping, run.state.empty),
+            observed=work.observed,
+            ledger=LedgerMoves(decided.ledger_before, ledger, {e.key for e in decided.adopted}),
+        )
+        return cycle_history(facts, self.mapping, landed)
 
     def _finish_failed(
         self, run: _Run, calls_before: Mapping[str, int], exc: BaseException, outcome: str

@@ -172,6 +172,7 @@ class ChangeApplier:
                 continue  # seen before (the overlap window): nothing to do
             else:  # syncd's own write coming back, or someone edited the RoE fields
                 self.replan.add(value.id)
+                records[value.id] = value  # equal, but with who edited it and when
             if now is not None:
                 self.current[value.id] = now
             kept.append(record)
