@@ -176,6 +176,49 @@ class FieldMapping(_Model):
     def user_fields(self) -> list[str]:
         return _field_list(self.user.read, None, self.user.extra)
 
+    # -- by kind of domain record ("Account", "Opportunity", "User") -----------------------
+
+    def section(self, kind: str) -> AccountMapping | OpportunityMapping | UserMapping:
+        sections: dict[str, AccountMapping | OpportunityMapping | UserMapping] = {
+            "Account": self.account, "Opportunity": self.opportunity, "User": self.user,
+        }  # fmt: skip
+        return sections[kind]
+
+    def fields(self, kind: str) -> list[str]:
+        """The fields to query for records of ``kind``."""
+        return {
+            "Account": self.account_fields,
+            "Opportunity": self.opportunity_fields,
+            "User": self.user_fields,
+        }[kind]()
+
+    def source_fields(self, kind: str, attr: str) -> list[str]:
+        """The Salesforce fields a domain attribute comes from (``Account.named`` ->
+        ``[RoE_Named_Account__c]``), for explain; ``[]`` when none is mapped."""
+        read = self.section(kind).read.model_dump()
+        return [read[key] for key in source_keys(kind, attr, read) if read.get(key)]
+
+
+# Domain attributes computed here from other fields (``to_opportunity``, ``to_user``), and
+# the read keys they come from. Every other attribute comes from the read key of its own
+# name, a nested one (``registration.approved_on``) from its flattened name.
+_COMPUTED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("Opportunity", "is_renewal"): ("type",),
+    ("Opportunity", "registration.approved"): ("registration_status",),
+    ("User", "role"): ("segment", "user_type"),
+}
+
+
+def source_keys(kind: str, attr: str, read: Mapping[str, object]) -> tuple[str, ...]:
+    """The read keys of ``read`` a domain attribute of ``kind`` comes from."""
+    computed = _COMPUTED.get((kind, attr))
+    if computed is not None:
+        return computed
+    flat = attr.replace(".", "_")
+    if flat in read:
+        return (flat,)
+    return tuple(k for k in read if k.startswith(f"{flat}_"))  # registration: all of it
+
 
 def _field_list(read: _Model, write: _Model | None, extra: Mapping[str, str]) -> list[str]:
     names: list[str] = []
