@@ -103,7 +103,7 @@ def decide_opportunities(
     decisions: dict[str, OpportunityDecision] = {}
     for key, opp in deals:
         try:
-            decision = decide(ctx, key, opp, None if new_trace is None else new_trace())
+            decision = decide(ctx, key, opp, new_trace() if new_trace else None)
         except Exception as exc:  # totality: one record must not stop a cycle
             errors[key] = f"{type(exc).__name__}: {exc}"
             decision = ctx.review(key, opp.account_id, codes.DATA_DEFECT, "syncd failed on it")

@@ -67,7 +67,9 @@ def explain(
     if record_id in snapshot.accounts:
         account = snapshot.accounts[record_id]
         adecision = decide_account(ctx, record_id, account, True, errors)
-        why = None if adecision is not None else "partner accounts are not evaluated"
+        why = None
+        if adecision is None:
+            why = "partner accounts are not evaluated" if account.is_partner else "syncd failed"
         facts = (*record_facts(snapshot, ACCOUNT, account), *_account_conclusions(ctx, account))
         trace = adecision.trace if adecision is not None else ()
         return Explanation(

@@ -74,13 +74,19 @@ def decide(
     account_id = opp.account_id
     account = ctx.accounts.get(account_id) if account_id else None
     if account is not None and account.is_partner:
-        _note(tr, "partner_account", True, "the deal is on a partner's own account")
+        if tr is not None:
+            tr.append(
+                RuleOutcome("partner_account", True, "the deal is on a partner's own account")
+            )
         return None
     if opp.is_closed and not opp.is_won:
-        _note(tr, "closed_lost", True, "closed-lost deals are not evaluated")
+        if tr is not None:
+            tr.append(RuleOutcome("closed_lost", True, "closed-lost deals are not evaluated"))
         return None
     if account is None or account_id is None:
-        _note(tr, "account_visible", False, f"account {account_id or '(none)'} not in the data")
+        if tr is not None:
+            why = f"account {account_id or '(none)'} not in the data"
+            tr.append(RuleOutcome("account_visible", False, why))
         return ctx.review(key, account_id, codes.ACCOUNT_MISSING, f"account {account_id}")
     owner = ctx.users.get(opp.owner_id) if opp.owner_id else None
     facts, lead_rules = ctx.known.get(account_id) or ctx.account(account_id)
@@ -175,8 +181,3 @@ def _exempt(
         reason_text=text, violations=(), enforced=False, comp_eligible=True, remedy=None,
         policy_version=ctx.version, trace=tuple(d.trace) if d.trace else (),
     )  # fmt: skip
-
-
-def _note(tr: Trace, rule: str, applied: bool, detail: str) -> None:
-    if tr is not None:
-        tr.append(RuleOutcome(rule, applied, detail))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from syncd.engine.domain import Lead
 from syncd.engine.inputs import OPPORTUNITY, family
@@ -75,45 +76,45 @@ def partner_default(d: Deal) -> bool:
     return True
 
 
-def _anywhere(facts: AccountFacts) -> bool:
-    return True
-
-
 @dataclass(frozen=True, slots=True)
 class LeadRule:
     name: str
     applies: Callable[[Deal], bool]
     why: Callable[[Deal], str]  # for explain: what the rule looked at
-    # Whether it can apply to any deal on an account with these facts: the fast path
-    # skips the rules that cannot (most accounts are neither global nor named).
-    possible: Callable[[AccountFacts], bool] = _anywhere
+    # The account facts one of which must be set for the rule to apply to any deal on the
+    # account (empty: it may apply anywhere). The fast path skips the rules that cannot:
+    # most accounts are neither global nor named.
+    needs: tuple[str, ...] = ()
 
 
 LEAD_RULES = (
     LeadRule("global_account", global_account,
-             lambda d: f"global account: {d.facts.global_account}", lambda f: f.global_account),
+             lambda d: f"global account: {d.facts.global_account}", ("global_account",)),
     LeadRule("deal_registration", deal_registration, lambda d: "registration: " + (
         f"{d.registration.state}, {d.registration.detail}" if d.registration else "none approved"
     )),
     LeadRule("renewal", renewal, lambda d: f"renewal: {d.opp.is_renewal}, incumbent "
              f"{d.facts.incumbent_partner_id}, named {d.facts.named}",
-             lambda f: bool(f.incumbent_partner_id or f.named)),
+             ("incumbent_partner_id", "named")),
     LeadRule("named_account", named_account, lambda d: f"named: {d.facts.named} "
-             f"(via parent: {d.facts.named_via_parent})", lambda f: f.named),
+             f"(via parent: {d.facts.named_via_parent})", ("named",)),
     LeadRule("partner_default", partner_default, lambda d: "not named, not global: partner-led"),
 )  # fmt: skip
 LeadRules = tuple[Callable[[Deal], bool], ...]
+_NEEDED = tuple(dict.fromkeys(fact for rule in LEAD_RULES for fact in rule.needs))
+_needed = attrgetter(*_NEEDED)  # several names: it returns a tuple
 _BY_SHAPE: dict[tuple[bool, ...], LeadRules] = {}
 
 
 def lead_rules_for(facts: AccountFacts) -> LeadRules:
     """The lead rules that can apply on an account, in order (the fast path calls these
     until one applies; the property tests check it decides as the whole list does)."""
-    shape = tuple(rule.possible(facts) for rule in LEAD_RULES)
+    shape = tuple(map(bool, _needed(facts)))
     found = _BY_SHAPE.get(shape)
     if found is None:
+        present = {fact for fact, value in zip(_NEEDED, shape, strict=True) if value}
         found = _BY_SHAPE[shape] = tuple(
-            r.applies for r, can in zip(LEAD_RULES, shape, strict=True) if can
+            r.applies for r in LEAD_RULES if not r.needs or present.intersection(r.needs)
         )
     return found
 

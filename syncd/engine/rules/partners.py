@@ -16,7 +16,7 @@ from syncd.engine.inputs import DEAL_OWNER, DEAL_PARTNER, OPPORTUNITY, PORTAL_PA
 from syncd.engine.rules import codes
 from syncd.engine.rules.telesales import unpartnered
 
-_PARTNER_USER = Role.PARTNER_USER
+_PARTNER_USER, _PARTNER_LED = Role.PARTNER_USER, Lead.PARTNER
 
 if TYPE_CHECKING:
     from syncd.engine.rules.context import Context
@@ -88,5 +88,5 @@ def partner_on_deal(ctx: Context, d: Deal) -> None:
         return
     if d.trace is not None:
         d.note("partner_displaced", False, "no protected partner, or it is on the deal")
-    if d.partner is None and protected is None and d.lead is Lead.PARTNER:
+    if d.partner is None and protected is None and d.lead is _PARTNER_LED:
         unpartnered(ctx, d)

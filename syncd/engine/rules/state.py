@@ -2,8 +2,8 @@
 
 ``syncd.engine.rules.deal`` resets it for each deal and hands it, in precedence order, to
 the lead rules (which set ``lead``, ``protected`` and ``path``) and to the checks (which
-add violations, Review codes, details and notes). It holds nothing once the decision is
-built (the decision copies the values out), so one serves a whole evaluation.
+add violations, Review codes, details and notes). The decision takes its values, all
+immutable, so one Deal serves a whole evaluation, reset for each deal.
 """
 
 from __future__ import annotations
