@@ -18,39 +18,22 @@ from rich.table import Table
 
 from syncd.cli.names import Directory
 from syncd.cli.words import amount, day, moment
-from syncd.engine.evaluate import Explanation
-from syncd.sync.mapping import AccountMapping, FieldMapping, OpportunityMapping, UserMapping
-
-# Domain attributes computed from more than one field, or named differently.
-_DERIVED = {
-    ("User", "role"): ("segment", "user_type"),
-    ("Opportunity", "is_renewal"): ("type",),
-    ("Opportunity", "registration"): (
-        "registration_partner_id",
-        "registration_status",
-        "registration_approved_on",
-    ),
-}
+from syncd.engine.domain import AccountDecision, OpportunityDecision
+from syncd.engine.explain import Explanation
+from syncd.sync.mapping import FieldMapping
 
 
 def salesforce_fields(source: str, mapping: FieldMapping) -> str:
-    """``"Account.named"`` -> ``"Account.RoE_Named_Account__c"`` (or the source as is)."""
-    sobject, _, attr = source.partition(".")
-    sections: dict[str, AccountMapping | OpportunityMapping | UserMapping] = {
-        "Account": mapping.account,
-        "Opportunity": mapping.opportunity,
-        "User": mapping.user,
-    }
-    section = sections.get(sobject)
-    if section is None or not attr:
+    """``"Account.named"`` -> ``"Account.RoE_Named_Account__c"`` (or the source as is).
+
+    The mapping says which fields a domain attribute comes from, computed ones included
+    (``Opportunity.registration`` -> every registration field, expiry too).
+    """
+    kind, _, attr = source.partition(".")
+    if kind not in ("Account", "Opportunity", "User") or not attr:
         return source
-    read = section.read.model_dump()
-    attr = attr.split(".", 1)[0]
-    if attr == "extra":
-        return source
-    names = [read.get(a) for a in _DERIVED.get((sobject, attr), (attr,))]
-    found = [n for n in names if n]
-    return f"{section.sobject}.{', '.join(found)}" if found else source
+    found = mapping.source_fields(kind, attr)
+    return f"{mapping.section(kind).sobject}.{', '.join(found)}" if found else source
 
 
 def render_explanation(
@@ -73,6 +56,10 @@ def render_explanation(
         console.print(f"Not evaluated: {explanation.not_evaluated or 'outside the rules'}")
     else:
         _print_decision(console, decision, names)
+    if explanation.error:
+        console.print(
+            f"[red]syncd failed on this record (please report): {explanation.error}[/red]"
+        )
     facts = Table(title="Facts used", show_lines=False)
     for column in ("fact", "value", "from Salesforce field"):
         facts.add_column(column)
@@ -93,28 +80,32 @@ def render_explanation(
     console.print(f"Policy version: {explanation.policy_version}")
 
 
-def _print_decision(console: Console, decision: Any, names: Directory) -> None:
-    lead = getattr(decision, "expected_lead", None) or getattr(decision, "lead", None)
-    console.print(f"Lead: {_text(lead)}")
-    partner = getattr(decision, "protected_partner_id", None) or getattr(
-        decision, "lead_partner_id", None
-    )
-    if partner:
-        console.print(f"Partner: {names.label(partner)}", highlight=False)
-    status = getattr(decision, "status", None)
-    if status is not None:
-        console.print(f"Status: {_text(status)}")
+def _print_decision(
+    console: Console, decision: AccountDecision | OpportunityDecision, names: Directory
+) -> None:
+    if isinstance(decision, AccountDecision):
+        console.print(f"Lead: {_text(decision.lead)}")
+        if decision.lead_partner_id:
+            console.print(f"Partner: {names.label(decision.lead_partner_id)}", highlight=False)
+    else:
+        console.print(f"Lead: {_text(decision.expected_lead)}")
+        if decision.protected_partner_id:
+            console.print(f"Partner: {names.label(decision.protected_partner_id)}", highlight=False)
+        console.print(f"Status: {_text(decision.status)}")
     console.print(f"Reasons: {', '.join(decision.reasons)}")
     console.print(f"Reason text: {decision.reason_text}")
-    for violation in getattr(decision, "violations", ()):
-        console.print(
-            f"[red]Violation {violation.code}[/red] ({_text(violation.severity)}): "
-            f"{violation.message}",
-            highlight=False,
-        )
-    remedy = getattr(decision, "remedy", None)
-    if remedy:
-        console.print(f"Remedy: {remedy}")
+    if isinstance(decision, OpportunityDecision):
+        for violation in decision.violations:
+            console.print(
+                f"[red]Violation {violation.code}[/red] ({_text(violation.severity)}): "
+                f"{violation.message}",
+                highlight=False,
+            )
+        if decision.violations:
+            held = "withheld" if decision.enforced else "not withheld (advisory)"
+            console.print(f"Compensation: {held}")
+        if decision.remedy:
+            console.print(f"Remedy: {decision.remedy}")
 
 
 def as_json(explanation: Explanation, mapping: FieldMapping) -> dict[str, Any]:
@@ -124,6 +115,7 @@ def as_json(explanation: Explanation, mapping: FieldMapping) -> dict[str, Any]:
         "sobject": explanation.sobject,
         "policy_version": explanation.policy_version,
         "not_evaluated": explanation.not_evaluated,
+        "error": explanation.error,
         "decision": _plain({k: v for k, v in asdict(decision).items() if k != "trace"})
         if decision is not None and is_dataclass(decision)
         else None,

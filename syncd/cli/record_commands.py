@@ -125,7 +125,7 @@ def explain(
     """Say why: the facts, the rule that decided, the rules that did not apply."""
     from syncd.cli.explain_view import render_explanation
     from syncd.cli.names import Directory
-    from syncd.engine.evaluate import explain as explain_record
+    from syncd.engine.explain import explain as explain_record
     from syncd.service.runtime import open_files
     from syncd.sync.orgstate import OrgState
     from syncd.sync.related import read_related

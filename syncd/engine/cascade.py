@@ -1,18 +1,15 @@
 """What an incremental cycle must re-evaluate, given what changed since the last one.
 
 Pure: two snapshots (before and after the changes) and the ids that changed in, a
-``Scope`` out. The rule of thumb is the engine's own reading: a decision must be redone
-when anything it looked at changed. So
+``Scope`` out. Derived from the rules' own declarations (``syncd.engine.inputs``): a
+decision must be redone when any record its declared reads reach has changed. So for
+every declared path from a decided record (a deal, an account) to a record of a changed
+kind — deal → account → parent chain, deal → owner → portal partner account, deal →
+the deals on its account (registration conflicts), ... — the path is walked backwards
+from the changed records to the decisions that read them.
 
-- an account: itself, its descendants (named and global status flow down the parent
-  chain) and every deal on any of them, and every deal that names it as partner, directly,
-  through its owner's partner account or as its account's incumbent (the remedy quotes
-  the partner's name);
-- a user: every deal they own (role, segment and partner account come from the owner);
-- a deal: itself and every deal on the same account (registration conflicts are
-  decided per account), before and after a move to another account;
-- a deleted record: as a change (its neighbours lose it).
-
+Links count as they were and as they are (a deal moved from A to B leaves A's conflict
+group and joins B's), and a deleted record counts as a change (its neighbours lose it).
 The property tests check the promise that matters: for any change, re-evaluating the
 scope and keeping every other decision gives exactly what a full evaluation gives.
 """
@@ -23,7 +20,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from syncd.engine.domain import Opportunity, Snapshot
+from syncd.engine.domain import Snapshot
+from syncd.engine.inputs import ACCOUNT, HOPS, OPPORTUNITY, USER, Hop, Record, getter
+from syncd.engine.rules.catalog import decision_paths
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,92 +62,96 @@ def everything(snapshot: Snapshot) -> Scope:
     return Scope(frozenset(snapshot.accounts), frozenset(snapshot.opportunities))
 
 
+def _records(snapshot: Snapshot) -> dict[str, Mapping[str, Record]]:
+    return {OPPORTUNITY: snapshot.opportunities, ACCOUNT: snapshot.accounts, USER: snapshot.users}
+
+
+# The hops any decision follows (enforcement-only ones, like the rep's manager, re-decide
+# nothing), and per kind of record the declared paths that end at one.
+_PATHS = decision_paths()
+_HOPS = tuple(h for h in HOPS if any(h in path for _, path in _PATHS))
+_ENDING_AT = {
+    kind: [(root, path) for root, path in _PATHS if (path[-1].target if path else root) == kind]
+    for kind in (OPPORTUNITY, ACCOUNT, USER)
+}
+
+
 class _Index:
-    """Reverse references of one snapshot, built once per cycle (linear in its size)."""
+    """For each hop, the records linking to each key (linear in the records given)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
-        self.deals_on: dict[str, list[str]] = defaultdict(list)
-        self.deals_of: dict[str, list[str]] = defaultdict(list)
-        self.deals_naming: dict[str, list[str]] = defaultdict(list)
-        self.children: dict[str, list[str]] = defaultdict(list)
-        self.portal_users: dict[str, list[str]] = defaultdict(list)
-        self.incumbent_of: dict[str, list[str]] = defaultdict(list)
-        for key, opp in snapshot.opportunities.items():
-            for partner in _partners(opp):
-                self.deals_naming[partner].append(key)
-            if isinstance(opp.account_id, str):
-                self.deals_on[opp.account_id].append(key)
-            if isinstance(opp.owner_id, str):
-                self.deals_of[opp.owner_id].append(key)
-        for key, account in snapshot.accounts.items():
-            if isinstance(account.parent_id, str):
-                self.children[account.parent_id].append(key)
-            if isinstance(account.incumbent_partner_id, str):
-                self.incumbent_of[account.incumbent_partner_id].append(key)
-        for key, user in snapshot.users.items():
-            if isinstance(user.partner_account_id, str):
-                self.portal_users[user.partner_account_id].append(key)
-
-    def subtree(self, roots: Iterable[str]) -> set[str]:
-        """The accounts and all their descendants (a looping parent chain ends)."""
-        seen: set[str] = set()
-        stack = list(roots)
-        while stack:
-            key = stack.pop()
-            if key not in seen:
-                seen.add(key)
-                stack.extend(self.children.get(key, ()))
-        return seen
+    def __init__(self, records: Mapping[str, Iterable[tuple[str, Record]]]) -> None:
+        self.sources: dict[Hop, dict[str, list[str]]] = {h: defaultdict(list) for h in _HOPS}
+        for kind, items in records.items():
+            links = [(getter(h.attr), self.sources[h]) for h in _HOPS if h.source == kind]
+            if not links:
+                continue
+            for key, record in items:
+                for get, index in links:
+                    target = get(record)
+                    if target.__class__ is str and target:
+                        index[target].append(key)  # type: ignore[index]
 
 
 def affected(before: Snapshot, after: Snapshot, changes: Changes) -> Scope:
     """The accounts and deals whose decisions may differ because of ``changes``."""
     if changes.empty:
         return Scope(frozenset(), frozenset())
-    index = _Index(after)
-    old_index = _Index(before) if changes.accounts else None
-    accounts: set[str] = set(changes.accounts)
-    deals: set[str] = set(changes.opportunities)
-    for key in changes.opportunities:
-        for opp in (before.opportunities.get(key), after.opportunities.get(key)):
-            if opp is not None and isinstance(opp.account_id, str):
-                deals.update(index.deals_on.get(opp.account_id, ()))
-    for key in changes.users:
-        deals.update(index.deals_of.get(key, ()))
-    if changes.accounts:
-        assert old_index is not None
-        # Descendants as they are now and as they were (a child that just moved away
-        # no longer inherits from this branch either way).
-        accounts |= index.subtree(changes.accounts) | old_index.subtree(changes.accounts)
-        for key in changes.accounts:
-            naming = index.deals_naming.get(key, ())
-            deals.update(naming)
-            # Whether a registered partner is a partner decides whether its registration
-            # is valid, and so the registration conflicts of the deals beside it.
-            for deal in naming:
-                deals.update(index.deals_on.get(after.opportunities[deal].account_id or "", ()))
-            for user in index.portal_users.get(key, ()):  # a portal user's deals name it too
-                deals.update(index.deals_of.get(user, ()))
-            # The customers whose incumbent it is (whether it is a partner decides their
-            # lead partner) and so their deals.
-            accounts.update(index.incumbent_of.get(key, ()))
-        for key in accounts:
-            deals.update(index.deals_on.get(key, ()))
-    return Scope(
-        frozenset(a for a in accounts if a in after.accounts),
-        frozenset(d for d in deals if d in after.opportunities),
+    changed = {OPPORTUNITY: changes.opportunities, ACCOUNT: changes.accounts, USER: changes.users}
+    old, new = _records(before), _records(after)
+    now = _Index({kind: records.items() for kind, records in new.items()})
+    # Links as they were: only changed records can have had other links than they have now.
+    was = _Index(
+        {kind: [(k, old[kind][k]) for k in ids if k in old[kind]] for kind, ids in changed.items()}
     )
+    walk = _Walk((now, was), (old, new))
+    scope: dict[str, set[str]] = {OPPORTUNITY: set(), ACCOUNT: set()}
+    for kind, ids in changed.items():
+        for root, path in _ENDING_AT[kind] if ids else ():
+            scope[root] |= walk.back(path, set(ids))
+    return Scope(
+        frozenset(a for a in scope[ACCOUNT] if a in after.accounts),
+        frozenset(d for d in scope[OPPORTUNITY] if d in after.opportunities),
+    )
+
+
+class _Walk:
+    def __init__(
+        self, indexes: tuple[_Index, ...], snapshots: tuple[dict[str, Mapping[str, Record]], ...]
+    ) -> None:
+        self.indexes = indexes
+        self.snapshots = snapshots
+
+    def back(self, path: tuple[Hop, ...], found: set[str]) -> set[str]:
+        """The records whose ``path`` reaches any of ``found``."""
+        for hop in reversed(path):
+            if not found:
+                break
+            found = self.sources(hop, found)
+        return found
+
+    def sources(self, hop: Hop, targets: set[str]) -> set[str]:
+        found: set[str] = set()
+        frontier = targets
+        while frontier:
+            keys = self._keys(hop, frontier) if hop.shared else frontier
+            step = {s for i in self.indexes for k in keys for s in i.sources[hop].get(k, ())}
+            frontier = step - found if hop.transitive else set()
+            found |= step
+        return found
+
+    def _keys(self, hop: Hop, targets: set[str]) -> set[str]:
+        """The values shared targets hold, before and after (a deal's account, both)."""
+        keys = set()
+        for records in self.snapshots:
+            for target in targets:
+                record = records[hop.target].get(target)
+                key = hop.key(record) if record is not None else None
+                if key is not None:
+                    keys.add(key)
+        return keys
 
 
 def changed_ids(before: Mapping[str, object], after: Mapping[str, object]) -> frozenset[str]:
     """Ids added, removed or different between two id -> value mappings."""
     keys = before.keys() | after.keys()
     return frozenset(k for k in keys if before.get(k) != after.get(k))
-
-
-def _partners(opp: Opportunity) -> Iterable[str]:
-    if isinstance(opp.partner_id, str):
-        yield opp.partner_id
-    partner = getattr(opp.registration, "partner_id", None)  # garbage stays unread here
-    if isinstance(partner, str):
-        yield partner

@@ -12,9 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_EMPTY: Mapping[str, object] = MappingProxyType({})
 
 
 class Lead(StrEnum):
@@ -60,7 +59,7 @@ class User:
     is_active: bool = True
     # For partner (portal) users: the partner Account they belong to (User.AccountId).
     partner_account_id: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    extra: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
     # Problems the mapping found in the raw record ("IsActive: expected a boolean, got 'x'").
     defects: tuple[str, ...] = ()
 
@@ -77,7 +76,7 @@ class Account:
     global_account: bool = False
     incumbent_partner_id: str | None = None
     resync_requested: bool = False
-    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    extra: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
     defects: tuple[str, ...] = ()
 
 
@@ -123,7 +122,7 @@ class Opportunity:
     # own writes change it, and comparing records with == must not see those as changes.
     last_modified_by: str | None = field(default=None, compare=False)
     last_modified_at: datetime | None = field(default=None, compare=False)  # SystemModstamp
-    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    extra: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
     defects: tuple[str, ...] = ()
 
 
@@ -194,3 +193,7 @@ class Decisions:
     accounts: Mapping[str, AccountDecision]
     opportunities: Mapping[str, OpportunityDecision]
     policy_version: str
+    # Records the engine failed on (a bug, not bad data: the mapping turns that into
+    # defects): record Id -> the error. Each still gets a Review decision so a cycle goes
+    # on; the cycle logs these with the Id so the bug is seen, not hidden in a Review.
+    errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

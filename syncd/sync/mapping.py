@@ -32,6 +32,7 @@ from syncd.engine.picklist import Choices, Lookup
 from syncd.errors import ConfigError
 from syncd.validation import format_validation_error, read_yaml
 
+WATERMARK = "SystemModstamp"  # what incremental reads and the echo checks key on
 _FIELD_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
@@ -118,6 +119,7 @@ class OpportunityRead(_FieldNames):
     exception_decision_reason: str | None = None
     # Who last changed the record and when (who decided an exception, set an override).
     last_modified_by: str | None = "LastModifiedById"
+    last_modified_at: str | None = "SystemModstamp"  # when, as Salesforce reported it
     # Multi-currency orgs: CurrencyIsoCode (the remedy names the deal's currency).
     currency: str | None = None
 
@@ -186,6 +188,49 @@ class FieldMapping(_Model):
     def user_fields(self) -> list[str]:
         return _field_list(self.user.read, None, self.user.extra)
 
+    # -- by kind of domain record ("Account", "Opportunity", "User") -----------------------
+
+    def section(self, kind: str) -> AccountMapping | OpportunityMapping | UserMapping:
+        sections: dict[str, AccountMapping | OpportunityMapping | UserMapping] = {
+            "Account": self.account, "Opportunity": self.opportunity, "User": self.user,
+        }  # fmt: skip
+        return sections[kind]
+
+    def fields(self, kind: str) -> list[str]:
+        """The fields to query for records of ``kind``."""
+        return {
+            "Account": self.account_fields,
+            "Opportunity": self.opportunity_fields,
+            "User": self.user_fields,
+        }[kind]()
+
+    def source_fields(self, kind: str, attr: str) -> list[str]:
+        """The Salesforce fields a domain attribute comes from (``Account.named`` ->
+        ``[RoE_Named_Account__c]``), for explain; ``[]`` when none is mapped."""
+        read = self.section(kind).read.model_dump()
+        return [read[key] for key in source_keys(kind, attr, read) if read.get(key)]
+
+
+# Domain attributes computed here from other fields (``to_opportunity``, ``to_user``), and
+# the read keys they come from. Every other attribute comes from the read key of its own
+# name, a nested one (``registration.approved_on``) from its flattened name.
+_COMPUTED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("Opportunity", "is_renewal"): ("type",),
+    ("Opportunity", "registration.approved"): ("registration_status",),
+    ("User", "role"): ("segment", "user_type"),
+}
+
+
+def source_keys(kind: str, attr: str, read: Mapping[str, object]) -> tuple[str, ...]:
+    """The read keys of ``read`` a domain attribute of ``kind`` comes from."""
+    computed = _COMPUTED.get((kind, attr))
+    if computed is not None:
+        return computed
+    flat = attr.replace(".", "_")
+    if flat in read:
+        return (flat,)
+    return tuple(k for k in read if k.startswith(f"{flat}_"))  # registration: all of it
+
 
 def _field_list(read: _Model, write: _Model | None, extra: Mapping[str, str]) -> list[str]:
     names: list[str] = []
@@ -194,8 +239,8 @@ def _field_list(read: _Model, write: _Model | None, extra: Mapping[str, str]) ->
             continue
         names.extend(v for v in source.model_dump().values() if v)
     names.extend(extra.values())
-    names.append("SystemModstamp")
-    return list(dict.fromkeys(names))  # unique, order kept
+    unique = [n for n in dict.fromkeys(names) if n != WATERMARK]  # unique, order kept
+    return [*unique, WATERMARK]  # the watermark last, whichever read key also names it
 
 
 def load_mapping(path: Path) -> FieldMapping:
@@ -379,7 +424,7 @@ def to_opportunity(
         exception_decision_reason=r.text(f.exception_decision_reason),
         currency=r.shared(f.currency),
         last_modified_by=r.ident(f.last_modified_by),
-        last_modified_at=r.moment("SystemModstamp"),
+        last_modified_at=r.moment(f.last_modified_at),
         extra=r.extras(m.extra),
         defects=tuple(r.defects),
     )

@@ -28,6 +28,7 @@ from syncd.salesforce import OrgClient, pull_soql
 from syncd.salesforce.soql import id_chunks, identifier, select, soql_format
 from syncd.sync.fallback import Pages, bulk_or_rest, change_pages, lazy
 from syncd.sync.mapping import (
+    WATERMARK,
     FieldMapping,
     task_fields,
     to_account,
@@ -40,7 +41,7 @@ log = structlog.get_logger("syncd.reader")
 
 # Mirror key for Opportunity Id -> primary OpportunityPartner AccountToId.
 PARTNER_ROWS = "OpportunityPartner.primary"
-WATERMARK = "SystemModstamp"
+
 
 Page = list[dict[str, Any]]
 Sink = Callable[[str, Page], None]  # (mirror key, records) for each page read

@@ -1,16 +1,22 @@
 """Read just what deciding one account or opportunity needs (for ``syncd explain``).
 
-The record, every deal on its account (a registration conflict is decided among
-them), the account's parent chain and the partner accounts the records name, and the
-deals' owners with their managers: a handful of queries instead of a full pull.
+The plan comes from what the rules declare they read (``syncd.engine.rules.catalog``):
+from the record, every declared path is followed level by level, with one query per
+object and level — the deal's account, partner and registered partner in one Account
+query, its owner, the deals on its account; then the parent chain, the incumbent, the
+portal owner's company, the manager — a handful of queries instead of a full pull. A
+rule that follows a new relationship is fetched for without a change here.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from syncd.engine.domain import Account, Opportunity, Snapshot, User
+from syncd.engine.domain import Snapshot
+from syncd.engine.inputs import ACCOUNT, OPPORTUNITY, USER, Hop, Record
+from syncd.engine.rules.catalog import reads
 from syncd.salesforce import OrgClient, pull_by_ids
 from syncd.sfid import to_18
 from syncd.sync.mapping import FieldMapping, to_account, to_opportunity, to_user
@@ -19,100 +25,120 @@ from syncd.sync.reader import primary_partners
 OPPORTUNITY_PREFIX = "006"
 MAX_CHAIN = 50  # parent chains deeper than this are data errors; the engine notes them
 
+Plan = dict[Hop, "Plan"]  # the hops to follow from a record, and from what they reach
+
+
+def fetch_plan(root: str) -> Plan:
+    """Every declared path from a record of kind ``root``, merged into one tree."""
+    plan: Plan = {}
+    for read in reads(root):
+        node = plan
+        for hop in read.path:
+            node = node.setdefault(hop, {})
+    return plan
+
 
 def read_related(client: OrgClient, mapping: FieldMapping, record_id: str) -> Snapshot:
     record_id = to_18(record_id)
-    account_ids = _account_of(client, mapping, record_id)
-    opps = _opportunities(client, mapping, record_id, account_ids)
-    users = _users(client, mapping, [o.owner_id for o in opps])
-    accounts = _accounts(client, mapping, account_ids, opps, users)
+    root = OPPORTUNITY if record_id.startswith(OPPORTUNITY_PREFIX) else ACCOUNT
+    fetcher = _Fetcher(client, mapping)
+    level = [(fetch_plan(root), fetcher.by_id(root, {record_id}))]
+    for _ in range(MAX_CHAIN):
+        steps = [
+            (hop, next_plan, records) for plan, records in level for hop, next_plan in plan.items()
+        ]
+        if not steps:
+            break
+        fetcher.fetch(steps)
+        level = [
+            (nxt, reached)
+            for hop, plan, records in steps
+            for nxt, reached in fetcher.follow(hop, plan, records)
+        ]
+    found = fetcher.records
     return Snapshot(
-        accounts={a.id: a for a in accounts},
-        opportunities={o.id: o for o in opps},
-        users={u.id: u for u in users},
+        accounts=found[ACCOUNT],  # type: ignore[arg-type]
+        opportunities=found[OPPORTUNITY],  # type: ignore[arg-type]
+        users=found[USER],  # type: ignore[arg-type]
     )
 
 
-def _records(
-    client: OrgClient,
-    sobject: str,
-    fields: list[str],
-    ids: Iterable[str | None],
-    key: str = "Id",
-) -> Iterator[dict[str, Any]]:
-    wanted = sorted({i for i in ids if i})
-    if not wanted:
-        return
-    for page in pull_by_ids(client, sobject, fields, wanted, id_field=key):
-        yield from page
+class _Fetcher:
+    """What has been read so far, by kind and Id; one query per kind and way at each level."""
 
+    def __init__(self, client: OrgClient, mapping: FieldMapping) -> None:
+        self.client = client
+        self.mapping = mapping
+        self.records: dict[str, dict[str, Record]] = {OPPORTUNITY: {}, ACCOUNT: {}, USER: {}}
+        self.shared_read: set[tuple[Hop, str]] = set()  # (hop, value) already queried
+        self.walked: dict[Hop, set[str]] = defaultdict(set)  # chains: records followed from
 
-def _account_of(client: OrgClient, mapping: FieldMapping, record_id: str) -> set[str]:
-    if not record_id.startswith(OPPORTUNITY_PREFIX):
-        return {record_id}
-    key = mapping.opportunity.read.account_id
-    records = _records(client, mapping.opportunity.sobject, [key], [record_id])
-    return {str(r[key]) for r in records if r.get(key)}
+    def fetch(self, steps: list[tuple[Hop, Plan, list[Record]]]) -> None:
+        """Read, in one query per target kind (and one per shared hop), what the steps reach."""
+        by_id: dict[str, set[str]] = defaultdict(set)
+        for hop, _, records in steps:
+            keys = {k for r in records if (k := hop.key(r)) is not None}
+            if hop.shared:
+                new = {k for k in keys if (hop, k) not in self.shared_read}
+                self.shared_read |= {(hop, k) for k in new}
+                self.by_value(hop, new)
+            else:
+                by_id[hop.target] |= keys - self.records[hop.target].keys()
+        for kind, ids in by_id.items():
+            self.by_id(kind, ids)
 
+    def follow(
+        self, hop: Hop, plan: Plan, records: list[Record]
+    ) -> Iterator[tuple[Plan, list[Record]]]:
+        """The next level from what ``hop`` reached: its own plan, and for a chain, the hop
+        again from the records it reached for the first time."""
+        keys = {k for r in records if (k := hop.key(r)) is not None}
+        known = self.records[hop.target]
+        if hop.shared:
+            reached = [r for r in known.values() if hop.key(r) in keys]
+        else:
+            reached = [known[k] for k in sorted(keys) if k in known]
+        if plan:
+            yield plan, reached
+        if hop.transitive:  # a looping chain ends where it has been
+            walked = self.walked[hop]
+            walked.update(r.id for r in records)
+            fresh = [r for r in reached if r.id not in walked]
+            if fresh:
+                yield {hop: plan}, fresh
 
-def _opportunities(
-    client: OrgClient, mapping: FieldMapping, record_id: str, account_ids: set[str]
-) -> list[Opportunity]:
-    fields = mapping.opportunity_fields()
-    sobject = mapping.opportunity.sobject
-    key = mapping.opportunity.read.account_id
-    records = list(_records(client, sobject, fields, account_ids, key))
-    if record_id.startswith(OPPORTUNITY_PREFIX) and not any(
-        r.get("Id") == record_id for r in records
-    ):  # an opportunity without an account (or one syncd cannot see)
-        records += list(_records(client, sobject, fields, [record_id]))
-    partners: dict[str, str] = {}
-    if mapping.opportunity.partner_source == "opportunity_partner":
-        partners = primary_partners(client, [str(r["Id"]) for r in records])
-    return [to_opportunity(r, mapping, partner_id=partners.get(str(r["Id"]))) for r in records]
+    def by_id(self, kind: str, ids: set[str]) -> list[Record]:
+        return self._read(kind, ids, "id")
 
+    def by_value(self, hop: Hop, values: set[str]) -> list[Record]:
+        return self._read(hop.target, values, hop.attr)
 
-def _accounts(
-    client: OrgClient,
-    mapping: FieldMapping,
-    account_ids: set[str],
-    opps: list[Opportunity],
-    users: list[User],
-) -> list[Account]:
-    """The accounts, their parent chains, and every partner account referenced (whether it
-    is a partner decides the deal), portal owners' companies included."""
-    wanted = set(account_ids) | {u.partner_account_id for u in users if u.partner_account_id}
-    for opp in opps:
-        wanted.update(
-            i
-            for i in (opp.partner_id, opp.registration.partner_id if opp.registration else None)
-            if i
-        )
-    found: dict[str, Account] = {}
-    for _ in range(MAX_CHAIN):
-        missing = wanted - set(found)
-        if not missing:
-            break
-        fetched = [
-            to_account(r, mapping)
-            for r in _records(client, mapping.account.sobject, mapping.account_fields(), missing)
+    def _read(self, kind: str, wanted: Iterable[str], attr: str) -> list[Record]:
+        section = self.mapping.section(kind)
+        key = getattr(section.read, attr)
+        pages = _pages(self.client, section.sobject, self.mapping.fields(kind), wanted, key)
+        rows = [r for page in pages for r in page]
+        converted = self._convert(kind, rows)
+        for record in converted:
+            self.records[kind].setdefault(record.id, record)
+        return converted
+
+    def _convert(self, kind: str, rows: list[dict[str, Any]]) -> list[Record]:
+        if kind == ACCOUNT:
+            return [to_account(r, self.mapping) for r in rows]
+        if kind == USER:
+            return [to_user(r, self.mapping) for r in rows]
+        partners: dict[str, str] = {}
+        if rows and self.mapping.opportunity.partner_source == "opportunity_partner":
+            partners = primary_partners(self.client, [str(r["Id"]) for r in rows])
+        return [
+            to_opportunity(r, self.mapping, partner_id=partners.get(str(r["Id"]))) for r in rows
         ]
-        if not fetched:
-            break
-        for account in fetched:
-            found[account.id] = account
-        wanted = {
-            ref
-            for a in found.values()
-            for ref in (a.parent_id, a.incumbent_partner_id)
-            if ref and ref not in found
-        }
-    return list(found.values())
 
 
-def _users(client: OrgClient, mapping: FieldMapping, ids: Iterable[str | None]) -> list[User]:
-    fields = mapping.user_fields()
-    users = [to_user(r, mapping) for r in _records(client, mapping.user.sobject, fields, ids)]
-    managers = {u.manager_id for u in users if u.manager_id} - {u.id for u in users}
-    users += [to_user(r, mapping) for r in _records(client, mapping.user.sobject, fields, managers)]
-    return users
+def _pages(
+    client: OrgClient, sobject: str, fields: list[str], ids: Iterable[str], key: str
+) -> Iterator[list[dict[str, Any]]]:
+    wanted = sorted(set(ids))
+    if wanted:
+        yield from pull_by_ids(client, sobject, fields, wanted, id_field=key)

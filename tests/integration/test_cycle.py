@@ -162,7 +162,7 @@ def test_explain_offline_and_online_agree_and_name_the_fields(
     server: SandboxServer, run_cycle: RunCycle, runtime: Runtime
 ) -> None:
     from syncd.cli.explain_view import as_json
-    from syncd.engine.evaluate import explain
+    from syncd.engine.explain import explain
     from syncd.sync.orgstate import OrgState
     from syncd.sync.related import read_related
 

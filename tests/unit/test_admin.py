@@ -205,8 +205,10 @@ def test_a_body_that_never_arrives_is_408(store: Store, woken) -> None:
             b"POST /resync HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Length: 40\r\n\r\n{"
         )
-        answer = sock.recv(4096).decode()
-    assert answer.startswith("HTTP/1.1 408") and "did not arrive" in answer
+        answer = b""
+        while chunk := sock.recv(4096):  # the answer may come in more than one segment
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 408") and b"did not arrive" in answer
 
 
 def test_refused_requests_are_logged_without_the_token(store: Store, woken) -> None:

@@ -232,3 +232,44 @@ def test_a_partner_account_change_reaches_the_deals_that_name_it() -> None:
     after = dataclasses.replace(before, accounts={**before.accounts, partner: renamed})
     scope = affected(before, after, Changes(accounts=frozenset({partner})))
     assert scope.opportunities == {named, registered, by_portal, protected}
+
+
+def test_a_partner_that_stops_being_one_re_decides_whatever_names_it() -> None:
+    partner, customer, other, portal = PARTNERS[0], ACCOUNTS[0], ACCOUNTS[1], USERS[2]
+    named, registered, beside, by_portal = (make_id("006", n) for n in range(4))
+    before = Snapshot(
+        {
+            partner: Account(partner, is_partner=True),
+            customer: Account(customer, incumbent_partner_id=partner),
+            other: Account(other),
+        },
+        {
+            named: Opportunity(named, account_id=other, partner_id=partner),
+            registered: Opportunity(
+                registered, account_id=other, registration=Registration(partner, "Approved", True)
+            ),
+            beside: Opportunity(beside, account_id=other),  # its conflict group changes
+            by_portal: Opportunity(by_portal, account_id=other, owner_id=portal),
+        },
+        {portal: User(portal, role=Role.PARTNER_USER, partner_account_id=partner)},
+    )
+    demoted = dataclasses.replace(before.accounts[partner], is_partner=False)
+    after = dataclasses.replace(before, accounts={**before.accounts, partner: demoted})
+    scope = affected(before, after, Changes(accounts=frozenset({partner})))
+    assert scope.accounts == {partner, customer}  # the customer whose incumbent it was
+    assert scope.opportunities == {named, registered, beside, by_portal}
+
+
+def test_a_manager_change_re_decides_nothing() -> None:
+    # Enforcement reads the manager (who receives a Task); no decision does.
+    rep, manager = USERS[0], USERS[1]
+    deal = make_id("006", 1)
+    before = Snapshot(
+        {ACCOUNTS[0]: Account(ACCOUNTS[0])},
+        {deal: Opportunity(deal, account_id=ACCOUNTS[0], owner_id=rep)},
+        {rep: User(rep, manager_id=manager), manager: User(manager)},
+    )
+    after = dataclasses.replace(
+        before, users={**before.users, manager: User(manager, is_active=False)}
+    )
+    assert affected(before, after, Changes(users=frozenset({manager}))).empty

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from syncd.engine.domain import Account, Opportunity, Registration, Role, Snapshot, Status, User
-from syncd.engine.evaluate import evaluate, explain
+from syncd.engine.evaluate import evaluate
+from syncd.engine.explain import explain
 from syncd.engine.policy import Policy, policy_from_dict
 from syncd.errors import ConfigError
 from syncd.sfid import make_id

@@ -26,7 +26,8 @@ from syncd.engine.domain import (
     Status,
     User,
 )
-from syncd.engine.evaluate import evaluate, explain
+from syncd.engine.evaluate import evaluate
+from syncd.engine.explain import explain
 from syncd.engine.policy import Policy, load_policy, policy_from_dict
 from syncd.sfid import make_id
 from syncd.sync.mapping import load_mapping, to_opportunity, to_user
@@ -497,10 +498,10 @@ def test_an_approved_exception_keeps_the_lead_the_rules_decide(policy: Policy) -
     assert decision.remedy is None and decision.enforced is False
 
 
-def test_a_rejection_with_nothing_to_answer_adds_no_code(policy: Policy) -> None:
-    world = World().deal(owner_id=PAM, partner_id=P1, exception_decision="Rejected")
+def test_a_rejection_stays_on_record_and_decides_nothing(policy: Policy) -> None:
+    world = World().deal(owner_id=PAM, partner_id=P1, exception_decision="rejected")
     check(world.decide(policy), account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=P1,
-          status=Status.COMPLIANT, codes=(), absent=("EXCEPTION_REJECTED",))  # fmt: skip
+          status=Status.COMPLIANT, codes=("EXCEPTION_REJECTED",))  # fmt: skip
 
 
 def test_a_portal_users_company_must_be_a_partner(policy: Policy) -> None:
@@ -691,3 +692,45 @@ def test_explain_an_account_and_an_unknown_id(policy: Policy) -> None:
     assert partner is not None and partner.decision is None
     assert partner.not_evaluated == "partner accounts are not evaluated"
     assert explain(world.snapshot(), policy, NOW, make_id("006", 77)) is None
+
+
+def test_explain_facts_follow_what_the_rules_declare_they_read(policy: Policy) -> None:
+    world = World().add_account(Account(G, name="G", named=False)).account(parent_id=G)
+    world.deal(registration=registration(P1, date(2026, 11, 1)), partner_id=NP)
+    world.add_account(Account(NP, name="NP"))
+    world.add_deal(dataclasses.replace(world.opportunities[OPP], id=OPP2, registration=None))
+    found = explain(world.snapshot(), policy, NOW, OPP)
+    assert found is not None
+    facts = {f.name: f for f in found.facts}
+    # Through the declared relationships: the parent chain, the partner named on the deal,
+    # the registered partner, the deals beside it (registration conflicts), the owner's
+    # manager (who a Task goes to), and the engine's conclusions (the expiry included).
+    assert facts[f"account.parents[{G}].named"].value is False
+    assert facts["partner.is_partner"].value is False and facts["partner.name"].value == "NP"
+    assert facts["registered_partner.is_partner"].value is True
+    assert facts[f"conflict_group[{OPP2}].registration"].value is None
+    assert facts["owner.manager.is_active"].source == "User.is_active"
+    assert facts["registration.state"].value == "valid: valid until 2027-01-30"
+    assert facts["opportunity.exception_decision"].source == "Opportunity.exception_decision"
+    assert "opportunity.last_modified_by" in facts  # shown for the record, read by no rule
+
+
+def test_explain_renders_for_people_and_as_json(policy: Policy) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from syncd.cli.explain_view import as_json, render_explanation
+
+    mapping = load_mapping(ROOT / "mappings" / "default.yaml")
+    world = _closed_won_displaced(World(), exception_requested=True)
+    found = explain(world.snapshot(), policy, NOW, OPP)
+    assert found is not None
+    out = StringIO()
+    render_explanation(Console(file=out, width=200), found, mapping, "table")
+    text = out.getvalue()
+    assert "Status: Review" in text and "Compensation: withheld" in text
+    assert "Remedy: referral fee 25000.00 to P1" in text
+    assert "Opportunity.RoE_Exception_Requested__c" in text
+    doc = as_json(found, mapping)
+    assert doc["decision"]["enforced"] is True and doc["error"] is None

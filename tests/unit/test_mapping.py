@@ -1,14 +1,25 @@
 import dataclasses
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from types import UnionType
+from typing import Any, get_args, get_origin, get_type_hints
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from syncd.engine.domain import Role
+from syncd.engine.domain import Opportunity, Registration, Role, Snapshot
+from syncd.engine.evaluate import evaluate
+from syncd.engine.inputs import field_names
+from syncd.engine.policy import load_policy
 from syncd.errors import ConfigError
-from syncd.sync.mapping import load_mapping, to_account, to_opportunity, to_user
+from syncd.sfid import to_18
+from syncd.sync.mapping import load_mapping, source_keys, to_account, to_opportunity, to_user
 
 ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "config" / "rules.yaml"
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 ACC = "001000000000001AAA"
 PARTNER = "0015g0000000001AAA"
 
@@ -171,3 +182,110 @@ def test_picklist_values_map_trimmed_and_ignoring_case(mapping) -> None:
     portal = to_user({"Id": "005000000000002AAA", "UserType": "powerpartner"}, mapping)
     tele = to_user({"Id": "005000000000001AAA", "RoE_Sales_Role__c": " CALL CENTER"}, mapping)
     assert portal.role is Role.PARTNER_USER and tele.role is Role.TELESALES
+
+
+# -- garbage in, typed values and defects out (what lets the engine trust its types) ------
+
+_MAPPING = load_mapping(ROOT / "mappings" / "default.yaml")
+GARBAGE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(["", "true", "NaN", "Infinity", "2026-13-01", "2026-11-01", "Approved",
+                     "001000000000001AAA", "0015g0000000001", "not-an-id",
+                     "2026-10-01T09:00:00.000+0000", "2026-10-01T09:00:00"]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)  # fmt: skip
+
+
+def raw_records(fields: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({}, optional=dict.fromkeys(fields, GARBAGE))
+
+
+def _holds(value: object, hint: object) -> bool:
+    """``value`` is what the domain annotation ``hint`` promises."""
+    if get_origin(hint) is UnionType:
+        return any(_holds(value, option) for option in get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is Decimal:
+        return isinstance(value, Decimal) and value.is_finite()
+    if hint is datetime:
+        return isinstance(value, datetime) and value.tzinfo is not None
+    origin = get_origin(hint) or hint
+    return isinstance(origin, type) and isinstance(value, origin)
+
+
+def assert_typed(record: object) -> None:
+    hints = get_type_hints(type(record))
+    for name, hint in hints.items():
+        value = getattr(record, name)
+        assert _holds(value, hint), (name, value)
+        if name != "id" and (name.endswith("_id") or name == "last_modified_by"):
+            assert value is None or to_18(value) == value, (name, value)
+    if isinstance(record, Opportunity) and record.registration is not None:
+        assert_typed(record.registration)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw_records(_MAPPING.opportunity_fields()))
+def test_any_raw_opportunity_maps_to_typed_values_or_defects(record: dict[str, Any]) -> None:
+    opp = to_opportunity(record, _MAPPING)
+    assert_typed(opp)
+    amount = record.get("Amount")
+    if amount not in (None, "") and opp.amount is None:  # unusable: a defect names the field
+        assert any(d.startswith("Amount:") for d in opp.defects), (amount, opp.defects)
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw_records(_MAPPING.account_fields()), raw_records(_MAPPING.user_fields()))
+def test_any_raw_account_or_user_maps_to_typed_values_or_defects(
+    account: dict[str, Any], user: dict[str, Any]
+) -> None:
+    assert_typed(to_account(account, _MAPPING))
+    assert_typed(to_user(user, _MAPPING))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(raw_records(_MAPPING.opportunity_fields()), min_size=1, max_size=8))
+def test_mapped_garbage_never_trips_the_engine(records: list[dict[str, Any]]) -> None:
+    opps = {}
+    for n, raw in enumerate(records):
+        opp = to_opportunity({**raw, "Id": f"006000000000{n:03d}AAA"}, _MAPPING)
+        opps[opp.id] = opp
+    account = to_account({"Id": "001000000000001AAA", "Name": 7, "IsPartner": "x"}, _MAPPING)
+    decisions = evaluate(Snapshot({account.id: account}, opps, {}), load_policy(RULES), NOW)
+    assert decisions.errors == {}
+
+
+@pytest.mark.parametrize("kind", ["Account", "Opportunity", "User"])
+def test_every_field_the_rules_may_read_names_its_salesforce_fields(kind: str) -> None:
+    """explain shows where each fact came from: no domain attribute without a source."""
+    read = _MAPPING.section(kind).read.model_dump()
+    names = [n for n in field_names(kind) if n not in ("defects", "extra")]
+    if kind == "Opportunity":
+        names += [f"registration.{f.name}" for f in dataclasses.fields(Registration)]
+    for name in names:
+        assert source_keys(kind, name, read), f"{kind}.{name} comes from no mapped field"
+
+
+def test_explain_names_every_field_a_computed_fact_comes_from(tmp_path: Path) -> None:
+    from syncd.cli.explain_view import salesforce_fields
+
+    text = (ROOT / "mappings" / "default.yaml").read_text()
+    expiry = text.replace("registration_expires_on: null", "registration_expires_on: Expiry__c")
+    (tmp_path / "m.yaml").write_text(expiry)
+    mapping = load_mapping(tmp_path / "m.yaml")
+    assert salesforce_fields("Opportunity.registration", mapping) == (
+        "Opportunity.RoE_Registered_Partner__c, RoE_Registration_Status__c, "
+        "RoE_Registration_Approved_Date__c, Expiry__c"
+    )
+    assert salesforce_fields("User.role", mapping) == "User.RoE_Sales_Role__c, UserType"
+    assert salesforce_fields("Opportunity.is_renewal", mapping) == "Opportunity.Type"
+    assert salesforce_fields("Opportunity.last_modified_by", mapping) == (
+        "Opportunity.LastModifiedById"
+    )
+    assert salesforce_fields("rules: regions.countries", mapping) == "rules: regions.countries"

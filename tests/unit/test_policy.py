@@ -149,7 +149,7 @@ def test_named_csv_missing_file_or_header(tmp_path: Path) -> None:
 
 
 def test_default_csv_example_is_valid() -> None:
-    from syncd.engine.policy import read_named_accounts
+    from syncd.engine.named_csv import read_named_accounts
 
     ids = read_named_accounts(RULES.parent / "named_accounts.csv")
     assert ids and all(len(i) == 18 for i in ids)

@@ -1,75 +1,35 @@
-"""Fast constructors for the decisions the engine creates by the hundred thousand.
+"""Fast keyword constructors for the decisions the engine creates by the hundred thousand.
 
-A frozen dataclass's generated ``__init__`` costs ~3.5 µs with 12 fields (one
-``object.__setattr__`` per field); filling the slots directly costs a third of that,
-which matters at a million decisions per cycle. Every field is set, in declaration
-order, so the objects are indistinguishable from ones built by ``__init__`` (a test
-checks that the field lists still match).
+A frozen dataclass's generated ``__init__`` sets each field through
+``object.__setattr__`` (~2.3 µs for an OpportunityDecision); setting the slots directly
+costs about half, which matters at a million decisions per cycle. The constructors are
+generated from the dataclasses' own fields — every field required, in field order — the
+way ``dataclasses`` itself generates ``__init__``, so they can never fall out of step with
+the classes, and the objects are indistinguishable from ones built by ``__init__``.
+Call them with keywords; the one call per deal on the hot path (``rules.deal``) passes
+them in field order instead, as matching thirteen keywords costs a few percent there.
 """
 
 from __future__ import annotations
 
-from syncd.engine.domain import (
-    AccountDecision,
-    Lead,
-    OpportunityDecision,
-    RuleOutcome,
-    Status,
-    Violation,
-)
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
 
-_new = object.__new__
-_D = OpportunityDecision
-_A = AccountDecision
-OPPORTUNITY_FIELDS = (
-    "opportunity_id", "account_id", "expected_lead", "protected_partner_id", "status",
-    "reasons", "reason_text", "violations", "enforced", "comp_eligible", "remedy",
-    "policy_version", "trace",
-)  # fmt: skip
-ACCOUNT_FIELDS = (
-    "account_id", "lead", "lead_partner_id", "reasons", "reason_text", "policy_version", "trace",
-)  # fmt: skip
-(_s_id, _s_acc, _s_lead, _s_pp, _s_st, _s_rs, _s_rt, _s_v, _s_en, _s_ce, _s_rm, _s_pv, _s_tr) = (
-    getattr(_D, name).__set__ for name in OPPORTUNITY_FIELDS
-)
-(_a_id, _a_lead, _a_lp, _a_rs, _a_rt, _a_pv, _a_tr) = (
-    getattr(_A, name).__set__ for name in ACCOUNT_FIELDS
-)
+from syncd.engine.domain import AccountDecision, OpportunityDecision
 
 
-def new_decision(
-    opportunity_id: str, account_id: str | None, lead: Lead | None, protected: str | None,
-    status: Status, reasons: tuple[str, ...], text: str, violations: tuple[Violation, ...],
-    enforced: bool, comp_eligible: bool, remedy: str | None, version: str,
-    trace: tuple[RuleOutcome, ...],
-) -> OpportunityDecision:  # fmt: skip
-    d = _new(_D)
-    _s_id(d, opportunity_id)
-    _s_acc(d, account_id)
-    _s_lead(d, lead)
-    _s_pp(d, protected)
-    _s_st(d, status)
-    _s_rs(d, reasons)
-    _s_rt(d, text)
-    _s_v(d, violations)
-    _s_en(d, enforced)
-    _s_ce(d, comp_eligible)
-    _s_rm(d, remedy)
-    _s_pv(d, version)
-    _s_tr(d, trace)
-    return d
+def _fast_constructor(cls: type) -> Callable[..., Any]:
+    names = [f.name for f in fields(cls)]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    namespace.update({f"_set_{n}": getattr(cls, n).__set__ for n in names})
+    body = "".join(f"    _set_{n}(d, {n})\n" for n in names)
+    source = f"def new({', '.join(names)}):\n    d = _new(_cls)\n{body}    return d\n"
+    exec(source, namespace)  # generated from the field names alone, as dataclasses does
+    new: Callable[..., Any] = namespace["new"]
+    new.__name__ = new.__qualname__ = f"new_{cls.__name__}"
+    return new
 
 
-def new_account_decision(
-    account_id: str, lead: Lead, lead_partner_id: str | None, reasons: tuple[str, ...],
-    text: str, version: str, trace: tuple[RuleOutcome, ...],
-) -> AccountDecision:  # fmt: skip
-    d = _new(_A)
-    _a_id(d, account_id)
-    _a_lead(d, lead)
-    _a_lp(d, lead_partner_id)
-    _a_rs(d, reasons)
-    _a_rt(d, text)
-    _a_pv(d, version)
-    _a_tr(d, trace)
-    return d
+new_decision: Callable[..., OpportunityDecision] = _fast_constructor(OpportunityDecision)
+new_account_decision: Callable[..., AccountDecision] = _fast_constructor(AccountDecision)

@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from syncd.engine.domain import Lead, OpportunityDecision, Snapshot, Status, Violation
-from syncd.engine.picklist import Lookup
+from syncd.engine.domain import Opportunity, OpportunityDecision, Snapshot, Status, Violation
 from syncd.engine.policy import Policy
 from syncd.engine.rules import codes
+from syncd.engine.rules.build import new_decision
 from syncd.engine.rules.custom import compile_rules
+from syncd.engine.rules.lead import LeadRules, lead_rules_for
 from syncd.engine.rules.named import AccountFacts, NamedResolver, account_facts
 from syncd.engine.rules.regions import compile_regions
 from syncd.engine.rules.registration import (
-    DEFECT,
     VALID,
     ConflictLoss,
     RegState,
     find_conflicts,
     registration_state,
 )
+from syncd.engine.rules.state import Deal
 from syncd.engine.rules.telesales import LeadSources
 from syncd.engine.rules.text import reason_text
-
-_LEADS: Lookup[Lead | None] = Lookup((lead.value, lead) for lead in Lead)
-
-
-def parse_lead(value: str | None) -> Lead | None:
-    return _LEADS.get(value, None)
 
 
 class Context:
@@ -47,17 +41,21 @@ class Context:
         )
         self.custom = compile_rules(policy.custom_rules, self.today)
         self.fee_percent = policy.remedy.referral_fee_percent
+        self.fee_percent_text = f"{self.fee_percent.normalize():f}"
         source = policy.named_accounts.source
         self.resolver = NamedResolver(
             snapshot.accounts,
             use_field=source in ("field", "both"),
             csv_ids=policy.named_account_ids if source != "field" else frozenset(),
         )
-        self.known_facts: dict[str, AccountFacts | None] = {}
+        # Account Id -> its facts and the lead rules that can apply there (every deal on
+        # the account reads them).
+        self.known: dict[str, tuple[AccountFacts, LeadRules]] = {}
         self._interned: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._texts: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
-        self._violations: dict[tuple[str, Any, Any], Violation] = {}
-        self.registrations: dict[str, RegState | None] = {}
+        self._violations: dict[tuple[str, str | None, str | None], Violation] = {}
+        self.deal = Deal()  # the working state of the deal being decided (rules.state)
+        self.registrations: dict[str, RegState] = {}
         self.losses: dict[str, ConflictLoss] = {}
         self._find_conflicts()
 
@@ -65,34 +63,28 @@ class Context:
 
     def _find_conflicts(self) -> None:
         valid_days = self.policy.registration.valid_days
-        candidates: dict[str, tuple[Any, RegState]] = {}
+        candidates: dict[str, tuple[Opportunity, RegState]] = {}
         for key, opp in self.snapshot.opportunities.items():
-            try:
-                if opp.registration is None:
-                    continue
-                state = registration_state(opp, self.today, valid_days, self.accounts)
-                self.registrations[key] = state
-                if state is not None and state.state == VALID and opp.is_closed is not True:
-                    candidates[key] = (opp, state)
-            except Exception:  # a garbage record is judged (Review) later
-                self.registrations[key] = RegState(DEFECT, None, None, "registration unreadable")
+            if opp.registration is None:
+                continue
+            state = registration_state(opp, self.today, valid_days, self.accounts)
+            if state is None:
+                continue
+            self.registrations[key] = state
+            if state.state == VALID and not opp.is_closed:
+                candidates[key] = (opp, state)
         self.losses = find_conflicts(candidates, self.policy.registration.conflict_field)
 
-    def facts(self, key: str) -> AccountFacts | None:
-        """Facts of a visible account; None when its record is unusable."""
-        found = self.known_facts.get(key, False)
-        if found is False:
-            try:
-                found = account_facts(key, self.accounts[key], self.resolver, self.regions)
-            except Exception:  # totality: unusable account, deals go to Review
-                found = None
-            self.known_facts[key] = found
-        return found  # type: ignore[return-value]
+    def facts(self, key: str) -> AccountFacts:
+        """Facts of a visible account (memoised: every deal on it reads them)."""
+        return (self.known.get(key) or self.account(key))[0]
 
-    def is_partner(self, partner_id: str, customer_id: str | None) -> bool:
-        """A partner account other than the customer (see ``rules.partners``)."""
-        account = self.accounts.get(partner_id)
-        return account is not None and account.is_partner is True and partner_id != customer_id
+    def account(self, key: str) -> tuple[AccountFacts, LeadRules]:
+        found = self.known.get(key)
+        if found is None:
+            facts = account_facts(key, self.accounts[key], self.resolver, self.regions)
+            found = self.known[key] = (facts, lead_rules_for(facts))
+        return found
 
     # -- shared values --------------------------------------------------------------------
 
@@ -112,21 +104,23 @@ class Context:
             found = self._texts[key] = (interned, reason_text(interned))
         return found
 
-    def violation(self, code: str, owner: Any, partner: Any, message: str = "") -> Violation:
+    def violation(self, code: str, owner: str | None, partner: str | None) -> Violation:
         cache_key = (code, owner, partner)
         found = self._violations.get(cache_key)
         if found is None:
             severity = codes.SEVERITY[code]
-            found = Violation(code, severity, message or codes.MEANING[code], owner, partner)
+            found = Violation(code, severity, codes.MEANING[code], owner, partner)
             self._violations[cache_key] = found
         return found
 
-    def review(self, key: str, account_id: Any, code: str, detail: str) -> OpportunityDecision:
+    def review(
+        self, key: str, account_id: str | None, code: str, detail: str
+    ) -> OpportunityDecision:
         """A deal syncd cannot judge: Review with the reason, no lead."""
         reasons = self.intern([code])
-        return OpportunityDecision(
+        return new_decision(
             opportunity_id=key,
-            account_id=account_id if isinstance(account_id, str) else None,
+            account_id=account_id,
             expected_lead=None,
             protected_partner_id=None,
             status=Status.REVIEW,
@@ -137,4 +131,5 @@ class Context:
             comp_eligible=True,
             remedy=None,
             policy_version=self.version,
+            trace=(),
         )

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from operator import itemgetter
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from syncd.engine.domain import Severity
+from syncd.engine.domain import Severity, Violation
+from syncd.engine.inputs import ALL, DEAL_ACCOUNT, DEAL_OWNER, OPPORTUNITY, family, getter
 from syncd.engine.rules.custom_fields import (
     ACCOUNT_FACTS,
     FIELD_KINDS,
@@ -26,6 +27,15 @@ from syncd.engine.rules.custom_fields import (
     coerce,
     field_problem,
     operand_problem,
+)
+from syncd.engine.rules.state import Deal
+
+if TYPE_CHECKING:
+    from syncd.engine.rules.context import Context
+
+# A custom rule may test any field of the deal, its account and its owner.
+CUSTOM = family(
+    "custom_rules", OPPORTUNITY, ((), ALL), ((DEAL_ACCOUNT,), ALL), ((DEAL_OWNER,), ALL)
 )
 
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists")
@@ -73,21 +83,17 @@ class CustomRule(BaseModel):
         return self
 
 
-# What a rule sees about one deal: a plain tuple (cheap to build a million times), read
-# by the compiled getters through these positions.
-RuleInput = tuple[
-    Any, ...
-]  # (account, account_facts, opportunity, owner, lead, protected, partner)
-_ACCOUNT, _FACTS, _OPP, _OWNER, _LEAD, _PROTECTED, _PARTNER = range(7)
-_SCOPE = {"account": _ACCOUNT, "opportunity": _OPP, "owner": _OWNER}
-_OPP_FACT_AT = {
-    "expected_lead": _LEAD,
-    "protected_partner_id": _PROTECTED,
-    "deal_partner_id": _PARTNER,
+# What a rule sees about one deal: the deal being decided (``rules.state.Deal``), read
+# through getters compiled from the field paths at load time.
+Getter = Callable[[Deal], object]
+Test = Callable[[object], bool]
+_RECORD = {"account": "account", "opportunity": "opp", "owner": "owner"}  # Deal attributes
+_DEAL_FACT = {
+    "expected_lead": "lead",
+    "protected_partner_id": "protected",
+    "deal_partner_id": "partner",
 }
-
-Getter = Callable[[RuleInput], Any]
-Test = Callable[[Any], bool]
+_ACCOUNT_FACT = {"global": "global_account"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,18 +104,18 @@ class CompiledRule:
     message: str
     conditions: tuple[tuple[str, Getter, Test], ...]
 
-    def matches(self, ctx: RuleInput) -> bool:
+    def matches(self, deal: Deal) -> bool:
         # A plain loop is cheaper than all(<genexpr>) on the hot path.
         for _, get, test in self.conditions:  # noqa: SIM110
-            if not test(get(ctx)):
+            if not test(get(deal)):
                 return False
         return True
 
-    def failing(self, ctx: RuleInput) -> str | None:
+    def failing(self, deal: Deal) -> str | None:
         """The first condition that does not hold (for explain), or None on a match."""
         for path, get, test in self.conditions:
-            if not test(get(ctx)):
-                value = get(ctx)
+            if not test(get(deal)):
+                value = get(deal)
                 shown = value.value if isinstance(value, Enum) else value
                 return f"{path} is {shown!r}"
         return None
@@ -120,50 +126,56 @@ def compile_rules(rules: list[CustomRule], today: date) -> tuple[CompiledRule, .
     return tuple(_compile(rule, today) for rule in rules)
 
 
+def custom_rules(ctx: Context, d: Deal) -> None:
+    """Each custom rule that matches is a violation CUSTOM:<id> with the rule's message."""
+    for rule in ctx.custom:
+        matched = rule.matches(d)
+        if d.trace is not None:
+            d.note(rule.code, matched, rule.message if matched else str(rule.failing(d)))
+        if matched:
+            owner = d.opp.owner_id
+            d.violations += (Violation(rule.code, rule.severity, rule.message, owner, d.protected),)
+            d.details += (rule.message,)
+
+
 def _compile(rule: CustomRule, today: date) -> CompiledRule:
     conditions = []
     for path, test in rule.when.items():
-        getter = _getter(path, today)
+        get = _getter(path, today)
         kind = FIELD_KINDS.get(path)
         for op, operand in test.items():
-            conditions.append((path, getter, _test(op, _typed(kind, op, operand))))
+            conditions.append((path, get, _test(op, _typed(kind, op, operand))))
     return CompiledRule(
         rule.id, f"CUSTOM:{rule.id}", rule.severity, rule.message, tuple(conditions)
     )
 
 
-_ACCOUNT_FACT_ATTR = {"global": "global_account"}
-
-
 def _getter(path: str, today: date) -> Getter:
     scope, _, name = path.partition(".")
-    at = _SCOPE[scope]
+    record = attrgetter(_RECORD[scope])
     if name.startswith("extra."):
         key = name[6:]
-        return lambda c: _extra(c[at], key)
+        return lambda d: _extra(record(d), key)
     if scope == "account" and name in ACCOUNT_FACTS:
-        attr = _ACCOUNT_FACT_ATTR.get(name, name)
-        return lambda c: getattr(c[_FACTS], attr)
-    if scope == "opportunity" and name in _OPP_FACT_AT:
-        return itemgetter(_OPP_FACT_AT[name])
+        return attrgetter(f"facts.{_ACCOUNT_FACT.get(name, name)}")
+    if scope == "opportunity" and name in _DEAL_FACT:
+        return attrgetter(_DEAL_FACT[name])
     if scope == "opportunity" and name == "created_on":
-        return lambda c: when_date(c[_OPP].created_at)
+        return lambda d: when_date(d.opp.created_at)
     if scope == "opportunity" and name == "enforced":
-        return lambda c: _enforced(c[_FACTS].enforced_from, c[_OPP].created_at, today)
-    if name.startswith("registration."):
-        attr = name.partition(".")[2]
-        return lambda c: getattr(c[_OPP].registration, attr, None)
-    # getattr with a default: a deal's owner may be missing from the snapshot (None).
-    return lambda c: getattr(c[at], name, None)
+        return lambda d: _enforced(d.facts.enforced_from, d.opp.created_at, today)
+    # The nested getter reads None through a deal without a registration or an owner
+    # syncd cannot see.
+    return getter(f"{_RECORD[scope]}.{name}")
 
 
-def _enforced(enforced_from: date, created_at: Any, today: date) -> bool:
+def _enforced(enforced_from: date, created_at: datetime | None, today: date) -> bool:
     created = when_date(created_at)
     return today >= enforced_from and (created is None or created >= enforced_from)
 
 
-def _extra(record: Any, key: str) -> Any:
-    extra = getattr(record, "extra", None)
+def _extra(record: object, key: str) -> object:
+    extra = getattr(record, "extra", None)  # an owner syncd cannot see has none
     return extra.get(key) if isinstance(extra, Mapping) else None
 
 
@@ -176,26 +188,26 @@ def _typed(kind: Kind, op: str, operand: Any) -> Any:
     return coerce(kind, operand)
 
 
-def _operand(value: Any) -> Any:
+def _operand(value: object) -> object:
     # YAML floats become Decimal so they compare exactly with Opportunity.amount.
     if isinstance(value, float):
         return Decimal(str(value))
     return value
 
 
-def _comparable(value: Any, operand: Any) -> Any:
+def _comparable(value: object, operand: object) -> object:
     if isinstance(value, datetime) and not isinstance(operand, datetime):
         return value.date()
     return value
 
 
-def _ordered(compare: Callable[[Any, Any], bool], operand: Any) -> Test:
-    def test(value: Any) -> bool:
+def _ordered(compare: Callable[[Any, Any], bool], operand: object) -> Test:
+    def test(value: object) -> bool:
         if value is None:
             return False
         try:
             return bool(compare(_comparable(value, operand), operand))
-        except (TypeError, ArithmeticError):  # text vs number, NaN: no match
+        except (TypeError, ArithmeticError):  # an extra field holding text vs a number
             return False
 
     return test
@@ -225,7 +237,7 @@ def _test(op: str, raw: Any) -> Test:
     return _ordered(compare[op], operand)
 
 
-def _equal(value: Any, operand: Any) -> bool:
+def _equal(value: object, operand: object) -> bool:
     if isinstance(value, datetime):
         value = _comparable(value, operand)
     try:
@@ -234,12 +246,10 @@ def _equal(value: Any, operand: Any) -> bool:
         return False
 
 
-def _member(value: Any, options: tuple[Any, ...]) -> bool:
+def _member(value: object, options: tuple[object, ...]) -> bool:
     return any(_equal(value, option) for option in options)
 
 
-def when_date(value: Any) -> date | None:
-    """Helper for facts: the date part of a date or datetime, None for anything else."""
-    if isinstance(value, datetime):
-        return value.date()
-    return value if isinstance(value, date) else None
+def when_date(value: date | None) -> date | None:
+    """The date part of a date or datetime."""
+    return value.date() if isinstance(value, datetime) else value

@@ -13,7 +13,7 @@ from dataclasses import fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, get_args, get_type_hints
+from typing import get_args, get_type_hints
 
 from syncd.engine.domain import Account, Lead, Opportunity, Registration, User
 from syncd.engine.picklist import fold
@@ -42,7 +42,7 @@ def _attrs(cls: type) -> tuple[str, ...]:
 Kind = type | None  # bool, str, Decimal, date, datetime, an Enum class; None = anything
 
 
-def _kind(hint: Any) -> Kind:
+def _kind(hint: object) -> Kind:
     options = [a for a in get_args(hint) if a is not type(None)] or [hint]
     found = options[0] if len(options) == 1 else None
     if found is int or found is Decimal:
@@ -50,7 +50,7 @@ def _kind(hint: Any) -> Kind:
     return found if (isinstance(found, type) and found in _KINDS) or _is_enum(found) else None
 
 
-def _is_enum(value: Any) -> bool:
+def _is_enum(value: object) -> bool:
     return isinstance(value, type) and issubclass(value, Enum)
 
 
@@ -105,14 +105,16 @@ _EXPECTED = {bool: "true or false", str: "a text", Decimal: "a number",
              date: "a date (YYYY-MM-DD)", datetime: "a date (YYYY-MM-DD)"}  # fmt: skip
 
 
-def operand_problem(path: str, op: str, operand: Any) -> str | None:
+def operand_problem(path: str, op: str, operand: object) -> str | None:
     """None when ``operand`` can be compared with the field ``path``; else what was expected."""
     kind = FIELD_KINDS.get(path)
     if kind is None:  # extra.<name>: the mapping does not say what it holds
         return None
     if op in _ORDERED and kind not in (Decimal, date, datetime):
         return "gt, gte, lt and lte compare numbers and dates only"
-    for value in operand if op in ("in", "not_in") else [operand]:
+    # (``in`` and ``not_in`` are checked to hold lists before this is called.)
+    values = operand if isinstance(operand, list) and op in ("in", "not_in") else [operand]
+    for value in values:
         if value is not None and coerce(kind, value) is _WRONG:
             expected = (
                 "one of " + ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
@@ -126,7 +128,7 @@ def operand_problem(path: str, op: str, operand: Any) -> str | None:
 _WRONG = object()
 
 
-def coerce(kind: Kind, value: Any) -> Any:
+def coerce(kind: Kind, value: object) -> object:
     """The operand as the field's values are (a Decimal, a date, an enum value); or _WRONG."""
     if kind is None or value is None:
         return value

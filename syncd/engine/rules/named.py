@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from syncd.engine.domain import Lead
+from syncd.engine.domain import Account, Lead
+from syncd.engine.inputs import ACCOUNT, INCUMBENT, PARENTS, family
 from syncd.engine.rules import codes
 from syncd.engine.rules.partners import partner_problem
 from syncd.engine.rules.regions import RegionMap
@@ -35,27 +36,32 @@ class AccountFacts(NamedTuple):
     incumbent_problem: str = ""  # why the incumbent field names no partner ("" when fine)
 
 
-def text_or_none(value: Any) -> str | None:
-    """A usable Id/text value, or None for empty and wrong-typed values."""
-    return value if isinstance(value, str) and value else None
+# Deals read all of this through their account (``ACCOUNT_LEAD.via(DEAL_ACCOUNT)``).
+ACCOUNT_LEAD = family(
+    "account_lead",
+    ACCOUNT,
+    ((), "is_partner named global_account billing_country parent_id incumbent_partner_id"),
+    ((), "defects"),
+    ((PARENTS,), "named parent_id"),
+    ((INCUMBENT,), "is_partner name"),  # only a partner account is an incumbent
+)
 
 
 class NamedResolver:
     """Memoised "is this account named, itself or via a parent; does its chain loop?"."""
 
-    def __init__(self, accounts: Mapping[str, Any], use_field: bool, csv_ids: frozenset[str]):
-        self._accounts = self.accounts = accounts
+    def __init__(self, accounts: Mapping[str, Account], use_field: bool, csv_ids: frozenset[str]):
+        self.accounts = accounts
         self._use_field = use_field
         self._csv_ids = csv_ids
         self._memo: dict[str, tuple[bool, bool]] = {}
 
     def self_named(self, key: str) -> bool:
-        account = self._accounts[key]
-        return (self._use_field and account.named is True) or key in self._csv_ids
+        return (self._use_field and self.accounts[key].named) or key in self._csv_ids
 
     def resolve(self, start: str) -> tuple[bool, bool]:
         """(named itself or by an ancestor, the chain loops) for the account ``start``."""
-        memo, accounts = self._memo, self._accounts
+        memo, accounts = self._memo, self.accounts
         found = memo.get(start)
         if found is not None:
             return found
@@ -64,13 +70,13 @@ class NamedResolver:
             return found
         path: list[str] = []
         position: dict[str, int] = {}
-        current: Any = start
+        current: str | None = start
         while True:
+            if current is None or current not in accounts:
+                named, cycle = False, False
+                break
             if current in memo:
                 named, cycle = memo[current]
-                break
-            if not isinstance(current, str) or current not in accounts:
-                named, cycle = False, False
                 break
             if current in position:
                 loop = path[position[current] :]
@@ -82,7 +88,7 @@ class NamedResolver:
                 break
             position[current] = len(path)
             path.append(current)
-            current = text_or_none(accounts[current].parent_id)
+            current = accounts[current].parent_id
         for k in reversed(path):
             named = named or self.self_named(k)
             memo[k] = (named, cycle)
@@ -93,11 +99,11 @@ _REASONS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def account_facts(
-    key: str, account: Any, resolver: NamedResolver, regions: RegionMap
+    key: str, account: Account, resolver: NamedResolver, regions: RegionMap
 ) -> AccountFacts:
     named, cycle = resolver.resolve(key)
     self_named = resolver.self_named(key)
-    global_account = account.global_account is True
+    global_account = account.global_account
     region = regions.region_of(account.billing_country)
     reasons: list[str] = []
     if named:
@@ -108,7 +114,7 @@ def account_facts(
         reasons.append(codes.PARTNER_LED_DEFAULT)
     if cycle:
         reasons.append(codes.PARENT_CYCLE)
-    incumbent = text_or_none(account.incumbent_partner_id)
+    incumbent = account.incumbent_partner_id
     problem = None
     if incumbent is not None:
         problem = partner_problem(resolver.accounts, incumbent, key, "incumbent partner")

@@ -1,22 +1,38 @@
 """Deal registration: is a registration protecting a partner today, and who won a conflict.
 
 Validity: ``approved_on + valid_days`` (inclusive), or ``expires_on`` when the org keeps
-one. Conflicts: among open deals whose approved, unexpired registrations are held by
-different partners and share the conflict key, the earliest approval wins (tie: lowest
-opportunity Id); the others go to Review naming the winner.
+one; the registered partner must be a partner account. Conflicts: among open deals whose
+approved, unexpired registrations are held by different partners and share the conflict
+key, the earliest approval wins (tie: lowest opportunity Id); the others go to Review
+naming the winner.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, NamedTuple
 
-from syncd.engine.domain import Account
-from syncd.engine.rules.named import text_or_none
+from syncd.engine.domain import Account, Opportunity
+from syncd.engine.inputs import CONFLICT_GROUP, OPPORTUNITY, REGISTERED_PARTNER, family
+from syncd.engine.rules import codes
 from syncd.engine.rules.partners import partner_problem
 
+if TYPE_CHECKING:
+    from syncd.engine.rules.context import Context
+    from syncd.engine.rules.state import Deal
+
 VALID, EXPIRED, DEFECT = "valid", "expired", "defect"
+
+REGISTRATION = family(
+    "registration",
+    OPPORTUNITY,
+    ((), "registration is_closed account_id extra"),
+    ((REGISTERED_PARTNER,), "is_partner name"),
+    # A conflict is decided among the open registered deals on the same account.
+    ((CONFLICT_GROUP,), "registration is_closed account_id extra"),
+    ((CONFLICT_GROUP, REGISTERED_PARTNER), "is_partner"),
+)
 
 
 class RegState(NamedTuple):
@@ -31,14 +47,8 @@ class ConflictLoss(NamedTuple):
     winner_partner_id: str
 
 
-def _day(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    return value if isinstance(value, date) else None
-
-
 def registration_state(
-    opp: Any, today: date, valid_days: int, accounts: Mapping[str, Account]
+    opp: Opportunity, today: date, valid_days: int, accounts: Mapping[str, Account]
 ) -> RegState | None:
     """None when there is no approved registration; otherwise valid / expired / defect.
 
@@ -46,13 +56,12 @@ def registration_state(
     customer, an Id syncd cannot see) protects nobody: a defect a person must fix.
     """
     reg = opp.registration
-    if reg is None or getattr(reg, "approved", False) is not True:
+    if reg is None or not reg.approved:
         return None
-    partner = text_or_none(reg.partner_id)
-    approved_on, expires_on = _day(reg.approved_on), _day(reg.expires_on)
+    partner, approved_on, expires_on = reg.partner_id, reg.approved_on, reg.expires_on
     if partner is None:
         return RegState(DEFECT, None, approved_on, "approved registration names no partner")
-    problem = partner_problem(accounts, partner, text_or_none(opp.account_id), "registered partner")
+    problem = partner_problem(accounts, partner, opp.account_id, "registered partner")
     if problem is not None:
         return RegState(DEFECT, None, approved_on, problem)
     if expires_on is None:
@@ -64,21 +73,22 @@ def registration_state(
     return RegState(VALID, partner, approved_on, f"valid until {expires_on.isoformat()}")
 
 
-def conflict_key(opp: Any, field: str | None) -> Any:
-    account = text_or_none(opp.account_id)
+ConflictKey = str | tuple[str | None, str | int | None] | None
+
+
+def conflict_key(opp: Opportunity, field: str | None) -> ConflictKey:
     if field is None:
-        return account
-    extra = opp.extra if isinstance(opp.extra, Mapping) else {}
-    value = extra.get(field)
+        return opp.account_id
+    value = opp.extra.get(field)
     # An unhashable or odd value must not break grouping: compare its text.
-    return (account, value if isinstance(value, str | int | None) else repr(value))
+    return (opp.account_id, value if isinstance(value, str | int | None) else repr(value))
 
 
 def find_conflicts(
-    candidates: Mapping[str, tuple[Any, RegState]], field: str | None
+    candidates: Mapping[str, tuple[Opportunity, RegState]], field: str | None
 ) -> dict[str, ConflictLoss]:
     """``candidates``: open deals with a VALID registration -> the losers of each group."""
-    groups: dict[Any, list[tuple[date, str, str]]] = {}
+    groups: dict[ConflictKey, list[tuple[date, str, str]]] = {}
     for key, (opp, state) in candidates.items():
         if state.partner_id is None:
             continue
@@ -93,3 +103,21 @@ def find_conflicts(
             if partner != winner_partner:
                 losses[key] = ConflictLoss(winner, winner_partner)
     return losses
+
+
+def registration_review(ctx: Context, d: Deal) -> None:
+    """A person must look at a registration that lost a conflict or protects nobody."""
+    reg = d.registration
+    if reg is None:
+        if d.trace is not None:
+            d.note("registration_conflict", False, "no approved registration")
+        return
+    loss = ctx.losses.get(d.key)
+    if loss is not None:
+        d.review += (codes.DEAL_REG_CONFLICT,)
+        won = loss.winner_opportunity_id
+        d.details += (f"partner {loss.winner_partner_id} registered deal {won} first",)
+    d.note("registration_conflict", loss is not None, d.details[-1] if loss else "no conflict")
+    if reg.state == DEFECT:
+        d.review += (codes.DATA_DEFECT,)
+        d.details += (reg.detail,)

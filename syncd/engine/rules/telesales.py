@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from syncd.engine.domain import Role
+from syncd.engine.inputs import DEAL_OWNER, OPPORTUNITY, family
 from syncd.engine.picklist import Choices
 from syncd.engine.rules import codes
+
+if TYPE_CHECKING:
+    from syncd.engine.rules.context import Context
+    from syncd.engine.rules.state import Deal
+
+UNPARTNERED = family("unpartnered_deal", OPPORTUNITY, ((), "lead_source"), ((DEAL_OWNER,), "role"))
 
 
 class LeadSources:
@@ -14,7 +23,7 @@ class LeadSources:
         self._seen: dict[str, str | None] = {}  # a handful of picklist values, folded once
 
     def kind(self, lead_source: str | None) -> str | None:
-        if not isinstance(lead_source, str):
+        if lead_source is None:
             return None
         found = self._seen.get(lead_source, "")
         if found == "":
@@ -47,3 +56,17 @@ def unpartnered_code(
     if role is Role.PARTNER_MANAGER or role is Role.PARTNER_USER:
         return codes.PARTNER_MISSING
     return None
+
+
+def unpartnered(ctx: Context, d: Deal) -> None:
+    """A partner-led deal with no partner and none protected: who owns it decides."""
+    owner = d.owner
+    role = owner.role if owner is not None else None
+    code = unpartnered_code(role, d.opp.lead_source, ctx.sources)
+    if code is not None and code in codes.REVIEW_CODES:
+        d.review += (code,)
+    elif code is not None:
+        d.violations += (ctx.violation(code, d.opp.owner_id, None),)
+    if d.trace is not None:
+        why = f"owner {role}, lead source {d.opp.lead_source!r}: {code or 'allowed'}"
+        d.note("unpartnered_deal", code is not None, why)
