@@ -47,7 +47,6 @@ from syncd.logs import configure_logging  # noqa: E402
 from syncd.salesforce import OrgClient  # noqa: E402
 from syncd.salesforce.writes import call_bound, choose, lowest_bound, write_records  # noqa: E402
 from syncd.settings import load_settings  # noqa: E402
-from syncd.sync.cycle import resync_clears  # noqa: E402
 from syncd.sync.mapping import (  # noqa: E402
     FieldMapping,
     load_mapping,
@@ -57,7 +56,11 @@ from syncd.sync.mapping import (  # noqa: E402
     to_user,
     written_values,
 )
-from syncd.sync.plan import Plan, plan_writes  # noqa: E402
+from syncd.sync.plan import (  # noqa: E402
+    Plan,
+    plan_writes,
+    resync_clears,
+)
 from syncd.sync.reader import account_written_fields, opportunity_written_fields  # noqa: E402
 
 

@@ -57,7 +57,7 @@ from syncd.sandbox.dataset import synthetic_dataset  # noqa: E402
 from syncd.sandbox.dataset_synthetic import Mix  # noqa: E402
 from syncd.service.runtime import open_runtime  # noqa: E402
 from syncd.settings import load_settings  # noqa: E402
-from syncd.sync.cycle import Cycle, CycleOptions, CycleReport, resync_clears  # noqa: E402
+from syncd.sync.cycle import Cycle, CycleOptions, CycleReport  # noqa: E402
 from syncd.sync.mapping import (  # noqa: E402
     FieldMapping,
     task_values,
@@ -66,7 +66,7 @@ from syncd.sync.mapping import (  # noqa: E402
     to_user,
     written_values,
 )
-from syncd.sync.plan import plan_writes  # noqa: E402
+from syncd.sync.plan import plan_writes, resync_clears  # noqa: E402
 from syncd.sync.reader import account_written_fields, opportunity_written_fields  # noqa: E402
 
 SEED = 11

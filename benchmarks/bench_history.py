@@ -61,10 +61,13 @@ from syncd.sync.audit import (  # noqa: E402
     StateEarlier,
     cycle_history,
 )
-from syncd.sync.cycle import exception_clears  # noqa: E402
 from syncd.sync.mapping import FieldMapping, load_mapping, written_values  # noqa: E402
 from syncd.sync.orgstate import OrgState  # noqa: E402
-from syncd.sync.plan import Plan, plan_writes  # noqa: E402
+from syncd.sync.plan import (  # noqa: E402
+    Plan,
+    exception_clears,
+    plan_writes,
+)
 from syncd.sync.reader import account_written_fields, opportunity_written_fields  # noqa: E402
 from syncd.sync.tasks import resolved_without_write  # noqa: E402
 

@@ -14,8 +14,8 @@ from rich.table import Table
 from syncd.cli.names import Directory
 from syncd.cli.words import LIST_LIMIT, NOTHING, amount, day, more, named
 from syncd.engine.domain import Lead, OpportunityDecision, Status
-from syncd.sync.cycle import CycleReport
 from syncd.sync.plan import Plan, RecordWrite
+from syncd.sync.report import CycleReport
 
 _STATUS_STYLE = {
     Status.COMPLIANT: "green",

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from syncd.store.store import Store
 
 if TYPE_CHECKING:  # the cycle imports the engine; the admin API needs neither
-    from syncd.sync.cycle import CycleReport
+    from syncd.sync.report import CycleReport
 
 
 class Metrics:

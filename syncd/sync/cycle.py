@@ -20,15 +20,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from syncd.engine.cascade import Changes, Scope, affected, everything
-from syncd.engine.domain import Decisions, Snapshot
-from syncd.engine.enforcement import Enforcement, EnforcementRules, LedgerEntry, adopt, reconcile
+from syncd.engine.domain import Decisions
+from syncd.engine.enforcement import EnforcementRules, LedgerEntry, adopt, reconcile
 from syncd.engine.evaluate import evaluate
 from syncd.engine.history import HistoryEvent, Stamp
 from syncd.engine.policy import Policy
@@ -36,138 +34,26 @@ from syncd.errors import FatalSyncError, SyncdError
 from syncd.notify.events import CycleFacts as NoticeFacts
 from syncd.notify.message import OutboxChange
 from syncd.notify.notifier import Notifier
-from syncd.salesforce import FailedRecord, OrgClient, WriteJob, Writer
+from syncd.salesforce import OrgClient, WriteJob, Writer
 from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
 from syncd.store.state import CycleState, advanced
-from syncd.store.store import ResyncRequest, Store
+from syncd.store.store import Store
 from syncd.sync.audit import CycleFacts as HistoryFacts
 from syncd.sync.audit import LedgerMoves, cycle_history, earlier_knowledge
-from syncd.sync.fingerprint import fingerprints, mapping_fingerprint, rules_fingerprint
+from syncd.sync.fingerprint import fingerprints
 from syncd.sync.mapping import FieldMapping
+from syncd.sync.options import CycleOptions
 from syncd.sync.orgstate import OrgState
-from syncd.sync.plan import Plan, RecordWrite, plan_writes
-from syncd.sync.reader import (
-    PARTNER_ROWS,
-    NoProgress,
-    ProgressSink,
-    ReadOptions,
-    TaskRead,
-    read_changes,
-    read_org,
-    watched_objects,
-)
-from syncd.sync.tasks import TaskOutcome, org_tasks, push_tasks
+from syncd.sync.plan import RecordWrite, exception_clears, plan_writes, resync_clears
+from syncd.sync.reader import NoProgress, ProgressSink
+from syncd.sync.reading import Reading
+from syncd.sync.report import CycleReport
+from syncd.sync.tasks import org_tasks, push_tasks
+from syncd.sync.work import COMMITTED, CycleRun, Decided, Pushed, Work
+
+__all__ = ["Cycle", "CycleOptions", "CycleReport"]
 
 log = structlog.get_logger("syncd.cycle")
-
-COMMITTED = frozenset({"success", "partial"})  # outcomes whose results were committed
-NOT_WRITING = frozenset({"dry-run", "budget-hold"})  # outcomes that wrote nothing
-
-
-@dataclass(frozen=True)
-class CycleOptions:
-    api_reserve_percent: float = 20.0  # below this share of the daily allowance: no writes
-    bulk_threshold: int = 50_000  # full reads of bigger objects use Bulk API 2.0
-    write_concurrency: int = 4  # write calls in flight at once
-    bulk_write_threshold: int = 5_000  # writes of more records go through Bulk API 2.0
-    overlap: timedelta = timedelta(minutes=5)  # re-read before each watermark
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> CycleOptions:
-        return cls(
-            api_reserve_percent=settings.api_reserve_percent,
-            bulk_threshold=settings.bulk_threshold,
-            write_concurrency=settings.write_concurrency,
-            bulk_write_threshold=settings.bulk_write_threshold,
-            overlap=timedelta(seconds=settings.overlap_seconds),
-        )
-
-
-@dataclass(frozen=True)
-class CycleReport:
-    run_id: str
-    mode: str
-    # success / partial / interrupted / failed / aborted / dry-run / budget-hold (writes skipped to
-    # keep the org's API reserve for other integrations)
-    outcome: str
-    started_at: datetime
-    finished_at: datetime
-    read: Mapping[str, int]
-    plan: Plan
-    written: int
-    failures: tuple[FailedRecord, ...]
-    api_calls: int
-    api_calls_by_kind: Mapping[str, int]
-    snapshot: Snapshot
-    decisions: Decisions
-    error: str | None = None
-    api_usage: tuple[int, int] | None = None  # (used, max) as Salesforce last reported
-    enforcement: Enforcement | None = None  # what the ledger reconciliation planned
-    tasks_opened: int = 0
-    tasks_closed: int = 0
-    tasks_adopted: int = 0  # Tasks found in the org that the ledger did not know
-    changed: int = 0  # incremental: records whose rule inputs changed (deletes included)
-    evaluated: int = 0  # accounts and deals decided this cycle
-    why_full: str | None = None  # why a cycle read the whole org
-    outbox: OutboxChange | None = None  # notifications this cycle committed
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in ("success", "dry-run", "budget-hold")
-
-
-@dataclass
-class _Work:
-    """What a cycle read, whichever way it read."""
-
-    state: OrgState  # the org after this cycle's reads
-    read: dict[str, int]
-    watermarks: dict[str, datetime]
-    scope: Scope | None  # None: every record
-    gone: dict[str, str]  # deals deleted or merged away -> how
-    tasks: list[dict[str, Any]]  # violation Tasks read from the org
-    mirror: MirrorChange
-    changed: int = 0
-    before: OrgState | None = None  # the org as the last cycle left it, when at hand
-    observed: frozenset[str] = frozenset()  # records whose rule inputs or RoE fields changed
-
-
-@dataclass
-class _Decided:
-    decisions: Decisions
-    enforcement: Enforcement
-    plan: Plan
-    adopted: list[LedgerEntry]  # ledger entries learned from the org's Tasks
-    ledger_before: Mapping[str, LedgerEntry]  # the ledger as the cycle found it, by key
-    outbox: OutboxChange | None = None  # notifications owed (syncd.notify)
-
-
-@dataclass
-class _Pushed:
-    written: int = 0
-    failures: list[FailedRecord] = field(default_factory=list)
-    landed: list[RecordWrite] = field(default_factory=list)  # the plan's, not copies
-    tasks: TaskOutcome = field(default_factory=TaskOutcome)
-    interrupted: bool = False
-    outbox: OutboxChange | None = None  # with the platform events' outcomes
-
-
-@dataclass(frozen=True)
-class _Run:
-    """The one clock reading of a cycle and what it started from."""
-
-    run_id: str
-    now: datetime
-    started: float  # time.monotonic() at the start (durations only)
-    state: CycleState
-    mode: str
-    why_full: str | None
-    resyncs: list[ResyncRequest]
-    tasks: TaskRead | None
-    dry_run: bool
-
-    def finished(self) -> datetime:
-        return self.now + timedelta(seconds=time.monotonic() - self.started)
 
 
 class Cycle:
@@ -181,23 +67,29 @@ class Cycle:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: ProgressSink | None = None,
         should_stop: Callable[[], bool] = lambda: False,
-        options: CycleOptions = CycleOptions(),  # frozen, so a shared default is safe
+        options: CycleOptions = CycleOptions(),  # noqa: B008  # frozen: a shared default is safe
         notifier: Notifier | None = None,
     ):
         self.client = client
         self.store = store
         self.mapping = mapping
-        self.policy = policy
-        self.rules = EnforcementRules.from_policy(policy)
         self.clock = clock
         self.progress = progress or NoProgress()
         self.should_stop = should_stop
         self.options = options
         self.notifier = notifier
-        # The org as the last committed cycle left it; kept between a daemon's cycles and
-        # trusted only while the store says that cycle is still the last one.
-        self._state: OrgState | None = None
-        self._state_run: str | None = None
+        self.reading = Reading(client, store, mapping, policy, options, self.progress)
+        self.policy = policy
+
+    @property
+    def policy(self) -> Policy:
+        return self.reading.policy
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:
+        """A new rules file (the next cycle sees it changed and re-decides everything)."""
+        self.reading.policy = policy
+        self.rules = EnforcementRules.from_policy(policy)
 
     def run(self, *, dry_run: bool = False, full: bool = False) -> CycleReport:
         run = self._begin(dry_run, full)
@@ -218,12 +110,12 @@ class Cycle:
 
     # -- which kind of cycle --------------------------------------------------------------
 
-    def _begin(self, dry_run: bool, full: bool) -> _Run:
+    def _begin(self, dry_run: bool, full: bool) -> CycleRun:
         state = self.store.cycle_state()
         resyncs = self.store.pending_resyncs()
-        why_full = self._why_full(state, dry_run, full, resyncs)
+        why_full = self.reading.why_full(state, dry_run, full, resyncs)
         mode = "dry-run" if dry_run else "full" if why_full else "incremental"
-        return _Run(
+        return CycleRun(
             run_id=str(uuid.uuid4()),
             now=self.clock(),
             started=time.monotonic(),
@@ -231,60 +123,21 @@ class Cycle:
             mode=mode,
             why_full=why_full,
             resyncs=resyncs,
-            tasks=None if dry_run else self._task_read(state),
+            tasks=None if dry_run else self.reading.task_read(state),
             dry_run=dry_run,
         )
 
-    def _why_full(
-        self, state: CycleState, dry_run: bool, full: bool, resyncs: list[ResyncRequest]
-    ) -> str | None:
-        if dry_run:
-            return "dry run"
-        if full:
-            return "requested"
-        if any(r.scope == "full" for r in resyncs):
-            return "whole-org resync queued"
-        if any(name not in state.watermarks for name in watched_objects(self.mapping)):
-            return "first cycle"
-        if state.mapping_fingerprint != mapping_fingerprint(self.mapping):
-            return "field mapping changed"
-        if self._known_state(state).empty:
-            return "no mirror of the org"
-        return None
-
-    def _task_read(self, state: CycleState) -> TaskRead:
-        """All of syncd's Tasks when the store never saw them; else people's changes.
-
-        After a run that may have written Tasks and died before committing, the
-        integration user's own changes are read too, so those Tasks are adopted.
-        """
-        since = state.watermarks.get(self.mapping.task.sobject)
-        if since is None:
-            return TaskRead()
-        uncommitted = next(
-            (r.outcome not in COMMITTED for r in self.store.recent_runs(5)
-             if r.outcome not in NOT_WRITING),
-            False,
-        )  # fmt: skip
-        return TaskRead(since=since, exclude_user=None if uncommitted else self.client.user_id)
-
     def org_state(self) -> OrgState:
         """The org as the last committed cycle left it (kept in memory, else the mirror)."""
-        return self._known_state(self.store.cycle_state())
-
-    def _known_state(self, state: CycleState) -> OrgState:
-        if self._state is None or self._state_run != state.state_run:
-            self._state = OrgState.from_store(self.store, self.mapping)
-            self._state_run = state.state_run
-        return self._state
+        return self.reading.org_state()
 
     # -- the cycle --------------------------------------------------------------------------
 
-    def _run(self, run: _Run, calls_before: Mapping[str, int]) -> CycleReport:
+    def _run(self, run: CycleRun, calls_before: Mapping[str, int]) -> CycleReport:
         org_id = self._org_id(run.state)
-        work = self._read_all(run) if run.why_full else self._read_changes(run)
+        work = self.reading.read(run)
         decided = self._decide(run, work)
-        pushed, outcome = _Pushed(), "dry-run"
+        pushed, outcome = Pushed(), "dry-run"
         holding = self._budget_hold()
         if holding and not run.dry_run:
             outcome = "budget-hold"
@@ -321,7 +174,7 @@ class Cycle:
             )
         return org_id
 
-    def _decide(self, run: _Run, work: _Work) -> _Decided:
+    def _decide(self, run: CycleRun, work: Work) -> Decided:
         snapshot = work.state.snapshot
         decisions = evaluate(snapshot, self.policy, run.now, scope=work.scope)
         stored = self.store.ledger()
@@ -351,12 +204,12 @@ class Cycle:
             opportunities=len(plan.opportunities),
             evaluated=_evaluated(decisions),
         )
-        decided = _Decided(decisions, enforcement, plan, adopted, {e.key: e for e in stored})
+        decided = Decided(decisions, enforcement, plan, adopted, {e.key: e for e in stored})
         if self.notifier is not None and not run.dry_run:
             decided.outbox = self.notifier.plan(self._facts(run, work, decided), run.now)
         return decided
 
-    def _facts(self, run: _Run, work: _Work, decided: _Decided) -> NoticeFacts:
+    def _facts(self, run: CycleRun, work: Work, decided: Decided) -> NoticeFacts:
         assert self.notifier is not None
         return NoticeFacts(
             snapshot=work.state.snapshot,
@@ -372,128 +225,6 @@ class Cycle:
             actions={r.level: r.action for r in self.rules.ladder},
         )
 
-    # -- reading ----------------------------------------------------------------------------
-
-    def _read_all(self, run: _Run) -> _Work:
-        """Read the whole org; stage it for the mirror (a dry run leaves the store alone)."""
-        if not run.dry_run:
-            self.store.clear_mirror_stage()
-        options = self._read_options(bulk=self._bulk_objects())
-        sink = None if run.dry_run else self.store.stage_mirror
-        pulled = read_org(
-            self.client, self.mapping, self.progress, options=options, sink=sink, tasks=run.tasks
-        )
-        marks = dict(pulled.watermarks)
-        for name in watched_objects(self.mapping):  # an empty object: changes from now on
-            marks.setdefault(name, run.now)
-        live = pulled.snapshot.opportunities
-        gone = {
-            e.opportunity_id: "deleted"
-            for e in self.store.ledger(open_only=True)
-            if e.opportunity_id not in live
-        }
-        staged = (*watched_objects(self.mapping), PARTNER_ROWS)
-        return _Work(
-            state=OrgState.from_read(pulled),
-            read=pulled.read,
-            watermarks=marks,
-            scope=None,
-            gone=gone,
-            tasks=pulled.tasks,
-            mirror=MirrorChange(promote=staged),
-            before=self._state if self._state_run == run.state.state_run else None,
-        )
-
-    def _read_changes(self, run: _Run) -> _Work:
-        before = self._known_state(run.state)
-        self.store.clear_mirror_stage()
-        applier = before.applier(self.mapping, stage=self.store.stage_mirror)
-        changes = read_changes(
-            self.client,
-            self.mapping,
-            run.state.watermarks,
-            applier.page,
-            self._read_options(),
-            tasks=run.tasks,
-        )
-        applied = applier.finish(changes.partners)
-        after = applied.state
-        scope = self._scope(run, before, after, applied.changes, applied.replan)
-        if applied.changes.total or applied.replan:
-            log.info(
-                "cycle.changes",
-                users=len(applied.changes.users),
-                accounts=len(applied.changes.accounts),
-                opportunities=len(applied.changes.opportunities),
-                replan=len(applied.replan),
-                scope=scope.total,
-            )
-        return _Work(
-            state=after,
-            read=changes.read,
-            watermarks=changes.watermarks,
-            scope=scope,
-            gone=applied.deleted_deals,
-            tasks=changes.tasks,
-            changed=applied.changes.total,
-            mirror=MirrorChange(
-                merge_stage=True, upserts=applied.mirror_upserts, deletes=applied.mirror_deletes
-            ),
-            before=before,
-            observed=applied.changes.accounts | applied.changes.opportunities | applied.replan,
-        )
-
-    def _scope(
-        self, run: _Run, before: OrgState, after: OrgState, changes: Changes, replan: frozenset[str]
-    ) -> Scope:
-        """What to decide: what the changes reach, or everything when the rules moved on."""
-        snapshot = after.snapshot
-        everything_because = self._re_evaluate_all(run)
-        if everything_because:
-            log.info("cycle.re_evaluate_all", why=everything_because)
-            return everything(snapshot)
-        named = set(self.policy.named_account_ids) ^ set(run.state.named_accounts)
-        asked = {r.record_id for r in run.resyncs if r.record_id}
-        retry = set(run.state.retry_ids)
-        wider = Changes(
-            users=changes.users,
-            accounts=changes.accounts | {i for i in named | asked if i in snapshot.accounts},
-            opportunities=changes.opportunities
-            | {i for i in asked | retry if i in snapshot.opportunities},
-        )
-        reached = affected(before.snapshot, snapshot, wider)
-        extra = replan | retry
-        return Scope(
-            reached.accounts | {i for i in extra if i in snapshot.accounts},
-            reached.opportunities | {i for i in extra if i in snapshot.opportunities},
-        )
-
-    def _re_evaluate_all(self, run: _Run) -> str | None:
-        if run.state.rules_fingerprint != rules_fingerprint(self.policy):
-            return "the rules changed"
-        if run.state.evaluated_on != run.now.date():
-            return "a new day (registrations expire, enforcement dates pass)"
-        return None
-
-    def _read_options(self, bulk: frozenset[str] = frozenset()) -> ReadOptions:
-        return ReadOptions(
-            bulk_objects=bulk,
-            bulk_threshold=self.options.bulk_threshold,
-            overlap=self.options.overlap,
-        )
-
-    def _bulk_objects(self) -> frozenset[str]:
-        """Objects whose full read goes through Bulk API 2.0 (bigger than the threshold).
-
-        Sized by the mirror (the last cycle's count); an object of unknown size starts
-        over REST and switches when the first page's totalSize says it is big.
-        """
-        threshold = self.options.bulk_threshold
-        known = self.store.mirror_counts()
-        return frozenset(
-            name for name in watched_objects(self.mapping) if known.get(name, 0) > threshold
-        )
-
     # -- writing ----------------------------------------------------------------------------
 
     def _writer(self, total: int) -> Writer:
@@ -505,7 +236,7 @@ class Cycle:
             progress=lambda done, _all: self.progress.update("push", done, total),
         )
 
-    def _push(self, decided: _Decided, now: datetime) -> _Pushed:
+    def _push(self, decided: Decided, now: datetime) -> Pushed:
         """Write the plan, then open and close the violation Tasks."""
         plan = decided.plan
         writes = [*plan.accounts, *plan.opportunities]
@@ -518,7 +249,7 @@ class Cycle:
             if batch
         ]
         written = self._writer(plan.total).write(jobs)
-        pushed = _Pushed(
+        pushed = Pushed(
             written=len(written.landed),
             failures=list(written.failures),
             landed=[w for w in writes if w.record_id in written.landed],
@@ -557,7 +288,7 @@ class Cycle:
     # -- committing -------------------------------------------------------------------------
 
     def _finish(
-        self, run: _Run, outcome: str, work: _Work, pushed: _Pushed, calls: Mapping[str, int]
+        self, run: CycleRun, outcome: str, work: Work, pushed: Pushed, calls: Mapping[str, int]
     ) -> RunFinish:
         usage = self.client.usage
         return RunFinish(
@@ -575,11 +306,11 @@ class Cycle:
 
     def _commit(
         self,
-        run: _Run,
+        run: CycleRun,
         finish: RunFinish,
-        work: _Work,
-        decided: _Decided,
-        pushed: _Pushed,
+        work: Work,
+        decided: Decided,
+        pushed: Pushed,
         org_id: str | None,
     ) -> None:
         """The cycle's writes are done: commit everything it leaves behind, at once."""
@@ -612,13 +343,13 @@ class Cycle:
             )
         )
         work.state.record_written((w.record_id, w.values) for w in pushed.landed)
-        self._state, self._state_run = work.state, run.run_id
+        self.reading.remember(work.state, run.run_id)
 
     def _history(
         self,
-        run: _Run,
-        work: _Work,
-        decided: _Decided,
+        run: CycleRun,
+        work: Work,
+        decided: Decided,
         landed: Sequence[RecordWrite],
         ledger: Sequence[LedgerEntry],
     ) -> Iterator[HistoryEvent]:
@@ -634,7 +365,7 @@ class Cycle:
         return cycle_history(facts, self.mapping, landed)
 
     def _finish_failed(
-        self, run: _Run, calls_before: Mapping[str, int], exc: BaseException, outcome: str
+        self, run: CycleRun, calls_before: Mapping[str, int], exc: BaseException, outcome: str
     ) -> None:
         calls = _delta(self.client.calls, calls_before)
         log.error("cycle.failed", error=str(exc), error_type=type(exc).__name__, outcome=outcome)
@@ -652,11 +383,11 @@ class Cycle:
 
     def _report(
         self,
-        run: _Run,
+        run: CycleRun,
         finish: RunFinish,
-        work: _Work,
-        decided: _Decided,
-        pushed: _Pushed,
+        work: Work,
+        decided: Decided,
+        pushed: Pushed,
         calls: Mapping[str, int],
     ) -> CycleReport:
         usage = self.client.usage
@@ -686,12 +417,12 @@ class Cycle:
         )
 
 
-def _owed(decided: _Decided, pushed: _Pushed) -> OutboxChange | None:
+def _owed(decided: Decided, pushed: Pushed) -> OutboxChange | None:
     """The notifications to commit: as planned, with the platform events' outcomes."""
     return pushed.outbox if pushed.outbox is not None else decided.outbox
 
 
-def _outcome(pushed: _Pushed) -> str:
+def _outcome(pushed: Pushed) -> str:
     if pushed.interrupted:
         return "interrupted"
     return "partial" if pushed.failures else "success"
@@ -719,36 +450,6 @@ def _with_written(
         deletes=change.deletes,
         written=written,
     )
-
-
-def resync_clears(
-    snapshot: Snapshot, mapping: FieldMapping, scope: Scope | None = None
-) -> dict[str, dict[str, Any]]:
-    """Untick RoE_Resync_Requested__c on the accounts this cycle re-evaluated."""
-    field_name = mapping.account.read.resync_requested
-    if not field_name:
-        return {}
-    accounts: Iterable[str] = snapshot.accounts if scope is None else scope.accounts
-    return {
-        key: {field_name: False}
-        for key in accounts
-        if key in snapshot.accounts and snapshot.accounts[key].resync_requested
-    }
-
-
-def exception_clears(
-    decisions: Decisions, snapshot: Snapshot, mapping: FieldMapping
-) -> dict[str, dict[str, Any]]:
-    """Untick RoE_Exception_Requested__c where channel operations rejected the request."""
-    field_name = mapping.opportunity.read.exception_requested
-    if not field_name:
-        return {}
-    return {
-        key: {field_name: False}
-        for key, decision in decisions.opportunities.items()
-        if "EXCEPTION_REJECTED" in decision.reasons
-        and snapshot.opportunities[key].exception_requested
-    }
 
 
 def _delta(after: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:

@@ -6,12 +6,13 @@ in the next pull with the values it wrote, and then nothing differs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from syncd.engine.domain import Decisions
+from syncd.engine.cascade import Scope
+from syncd.engine.domain import Decisions, Snapshot
 from syncd.engine.enforcement import Hold
 from syncd.sync.mapping import FieldMapping, account_values, opportunity_values
 
@@ -131,3 +132,33 @@ def plan_writes(
         if write:
             opportunities.append(write)
     return Plan(tuple(accounts), tuple(opportunities))
+
+
+def resync_clears(
+    snapshot: Snapshot, mapping: FieldMapping, scope: Scope | None = None
+) -> dict[str, dict[str, Any]]:
+    """Untick RoE_Resync_Requested__c on the accounts this cycle re-evaluated."""
+    field_name = mapping.account.read.resync_requested
+    if not field_name:
+        return {}
+    accounts: Iterable[str] = snapshot.accounts if scope is None else scope.accounts
+    return {
+        key: {field_name: False}
+        for key in accounts
+        if key in snapshot.accounts and snapshot.accounts[key].resync_requested
+    }
+
+
+def exception_clears(
+    decisions: Decisions, snapshot: Snapshot, mapping: FieldMapping
+) -> dict[str, dict[str, Any]]:
+    """Untick RoE_Exception_Requested__c where channel operations rejected the request."""
+    field_name = mapping.opportunity.read.exception_requested
+    if not field_name:
+        return {}
+    return {
+        key: {field_name: False}
+        for key, decision in decisions.opportunities.items()
+        if "EXCEPTION_REJECTED" in decision.reasons
+        and snapshot.opportunities[key].exception_requested
+    }

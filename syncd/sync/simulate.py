@@ -23,10 +23,9 @@ from syncd.engine.evaluate import evaluate
 from syncd.engine.policy import Policy, load_policy, owner_problems, policy_from_dict
 from syncd.engine.whatif import Side, WhatIf, what_if
 from syncd.errors import ConfigError
-from syncd.sync.cycle import exception_clears, resync_clears
 from syncd.sync.mapping import FieldMapping
 from syncd.sync.orgstate import OrgState
-from syncd.sync.plan import Plan, plan_writes
+from syncd.sync.plan import Plan, exception_clears, plan_writes, resync_clears
 from syncd.validation import read_yaml
 
 

@@ -12,7 +12,7 @@ from syncd.sandbox import SandboxServer
 from syncd.sandbox.dataset import Dataset, demo_dataset
 from syncd.service.runtime import Runtime
 from syncd.store.store import Store
-from syncd.sync.cycle import CycleReport
+from syncd.sync.report import CycleReport
 
 pytestmark = pytest.mark.integration
 

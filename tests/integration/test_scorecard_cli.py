@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from syncd.cli.main import app
 from syncd.sandbox import SandboxServer
 from syncd.service.runtime import Runtime
-from syncd.sync.cycle import CycleReport
+from syncd.sync.report import CycleReport
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from syncd.cli import ledger_view, report
 from syncd.cli.main import app
 from syncd.sandbox import SandboxServer
 from syncd.service.runtime import Runtime
-from syncd.sync.cycle import CycleReport
+from syncd.sync.report import CycleReport
 
 from .test_cli import env_for
 
