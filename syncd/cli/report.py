@@ -83,6 +83,11 @@ def print_summary(console: Console, report: CycleReport, *, state_location: str)
         used, limit = report.api_usage
         console.print(f"Org API usage (24 h): {used} of {limit}")
     _print_failures(console, report)
+    if report.decisions.errors:
+        console.print(
+            f"[red]{len(report.decisions.errors)} records could not be decided[/red] (a rule "
+            "raised; they show Review): see the log's engine.record_failed lines"
+        )
     console.print(f"State database: {state_location}")
 
 

@@ -64,6 +64,8 @@ class Metrics:
             self.api_remaining.set(max(limit - used, 0))
         for failure in report.failures:
             self.errors.labels(failure.code).inc()
+        if report.decisions.errors:
+            self.errors.labels("ENGINE_ERROR").inc(len(report.decisions.errors))
         if report.outcome == "success":
             self.last_success.set(report.finished_at.timestamp())
         self.refresh_ledger(store)

@@ -54,6 +54,7 @@ from syncd.sync.work import COMMITTED, CycleRun, Decided, Pushed, Work
 __all__ = ["Cycle", "CycleOptions", "CycleReport"]
 
 log = structlog.get_logger("syncd.cycle")
+ENGINE_ERRORS_LOGGED = 50  # one line each; a count beyond that
 
 
 class Cycle:
@@ -177,6 +178,7 @@ class Cycle:
     def _decide(self, run: CycleRun, work: Work) -> Decided:
         snapshot = work.state.snapshot
         decisions = evaluate(snapshot, self.policy, run.now, scope=work.scope)
+        _log_engine_errors(decisions)
         stored = self.store.ledger()
         history, adopted = adopt(stored, org_tasks(work.tasks, self.mapping), snapshot, run.now)
         if adopted:
@@ -426,6 +428,15 @@ def _outcome(pushed: Pushed) -> str:
     if pushed.interrupted:
         return "interrupted"
     return "partial" if pushed.failures else "success"
+
+
+def _log_engine_errors(decisions: Decisions) -> None:
+    """A rule that raised on a record made it Review; say which record and why, so the bug is
+    fixed rather than read as a data problem."""
+    for record_id, error in sorted(decisions.errors.items())[:ENGINE_ERRORS_LOGGED]:
+        log.error("engine.record_failed", record_id=record_id, error=error)
+    if len(decisions.errors) > ENGINE_ERRORS_LOGGED:
+        log.error("engine.records_failed", count=len(decisions.errors))
 
 
 def _evaluated(decisions: Decisions) -> int:

@@ -224,3 +224,37 @@ def test_a_store_bound_to_another_org_refuses_before_reading(
     with pytest.raises(FatalSyncError, match="belongs to org 00D000000000999AAA"):
         run_cycle()
     assert server.api_calls() == 0
+
+
+def test_a_rule_raising_on_one_deal_is_logged_with_its_id_and_the_deal_shows_review(
+    server: SandboxServer, run_cycle: RunCycle, today: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from structlog.testing import capture_logs
+
+    from syncd.engine.rules import deal as deal_rules
+
+    broken = demo_dataset(today.date()).id("opp.registered_dropped")
+    real = deal_rules.custom_rules
+
+    def failing(ctx: object, d: deal_rules.Deal) -> None:
+        if d.opp.id == broken:
+            raise KeyError("a bug in a rule")
+        real(ctx, d)  # type: ignore[arg-type]
+
+    checks = tuple(failing if c is real else c for c in deal_rules.CHECKS)
+    monkeypatch.setattr(deal_rules, "CHECKS", checks)
+    with capture_logs() as logs:
+        report = run_cycle()
+    assert report.outcome == "success"
+    failed = [e for e in logs if e["event"] == "engine.record_failed"]
+    assert failed == [
+        {
+            "event": "engine.record_failed",
+            "record_id": broken,
+            "error": "KeyError: 'a bug in a rule'",
+            "log_level": "error",
+        }
+    ]
+    record = server.org.get("Opportunity", broken)
+    assert record["RoE_Status__c"] == "Review"
+    assert record["RoE_Reason__c"].startswith("DATA_DEFECT")
