@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from syncd.sandbox.org import INTEGRATION_USER_ID, SandboxOrg
 from syncd.sandbox.reply import NOT_FOUND, Call, Reply, fail
@@ -67,20 +67,7 @@ class QueryJob:
     state: str = "UploadComplete"
 
     def info(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "id": self.id,
-            "operation": self.operation,
-            "object": self.sobject,
-            "createdById": INTEGRATION_USER_ID,
-            "createdDate": self.created,
-            "systemModstamp": self.created,
-            "state": self.state,
-            "concurrencyMode": "Parallel",
-            "contentType": "CSV",
-            "apiVersion": float(self.version),
-            "lineEnding": _key_of(LINE_ENDINGS, self.line_ending),
-            "columnDelimiter": _key_of(DELIMITERS, self.delimiter),
-        }
+        body = job_info(self)
         if self.state in ("JobComplete", "Failed"):
             body["numberRecordsProcessed"] = len(self.rows) if self.state == "JobComplete" else 0
             body["retries"] = 0
@@ -88,6 +75,35 @@ class QueryJob:
         if self.error is not None:
             body["errorMessage"] = self.error
         return body
+
+
+class JobFields(Protocol):
+    id: str
+    operation: str
+    sobject: str
+    created: str
+    state: str
+    version: str
+    line_ending: str
+    delimiter: str
+
+
+def job_info(job: JobFields) -> dict[str, Any]:
+    """The fields every Bulk 2.0 job's info answers with, query and ingest alike."""
+    return {
+        "id": job.id,
+        "operation": job.operation,
+        "object": job.sobject,
+        "createdById": INTEGRATION_USER_ID,
+        "createdDate": job.created,
+        "systemModstamp": job.created,
+        "state": job.state,
+        "concurrencyMode": "Parallel",
+        "contentType": "CSV",
+        "apiVersion": float(job.version),
+        "lineEnding": _key_of(LINE_ENDINGS, job.line_ending),
+        "columnDelimiter": _key_of(DELIMITERS, job.delimiter),
+    }
 
 
 class BulkJobs:

@@ -10,8 +10,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncd.sandbox.bulk import DELIMITERS, LINE_ENDINGS
-from syncd.sandbox.org import INTEGRATION_USER_ID, Forced, SandboxOrg
+from syncd.sandbox.bulk import job_info
+from syncd.sandbox.org import Forced, SandboxOrg
 from syncd.sandbox.schema import ObjectSchema, object_schema
 
 NULL = "#N/A"
@@ -45,21 +45,8 @@ class IngestJob:
     unprocessed: list[Row] = field(default_factory=list)
 
     def info(self, *, with_counts: bool = False) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "id": self.id,
-            "operation": self.operation,
-            "object": self.sobject,
-            "createdById": INTEGRATION_USER_ID,
-            "createdDate": self.created,
-            "systemModstamp": self.created,
-            "state": self.state,
-            "concurrencyMode": "Parallel",
-            "contentType": "CSV",
-            "apiVersion": float(self.version),
-            "contentUrl": f"services/data/v{self.version}/jobs/ingest/{self.id}/batches",
-            "lineEnding": _key_of(LINE_ENDINGS, self.line_ending),
-            "columnDelimiter": _key_of(DELIMITERS, self.delimiter),
-        }
+        body = job_info(self)
+        body["contentUrl"] = f"services/data/v{self.version}/jobs/ingest/{self.id}/batches"
         if self.external_id:
             body["externalIdFieldName"] = self.external_id
         if with_counts:
@@ -181,10 +168,6 @@ def _error_text(errors: list[dict[str, Any]]) -> str:
     first = errors[0] if errors else {"statusCode": "UNKNOWN_EXCEPTION", "message": ""}
     fields = ",".join(first.get("fields") or ())
     return f"{first['statusCode']}:{first.get('message', '')}:{fields} --"
-
-
-def _key_of(table: dict[str, str], value: str) -> str:
-    return next(k for k, v in table.items() if v == value)
 
 
 __all__ = ["CSV_TYPE", "IngestJob", "parse_upload", "results_csv"]
