@@ -20,7 +20,7 @@ from syncd.logs import configure_logging
 from syncd.notify.message import EVENT_TARGET, Kind, State
 from syncd.notify.receiver import LocalReceiver
 from syncd.salesforce import OrgClient
-from syncd.sandbox import SandboxOrg, SandboxServer
+from syncd.sandbox import SandboxServer
 from syncd.sandbox.dataset import demo_dataset
 from syncd.service.runtime import Runtime, open_runtime
 from syncd.settings import load_settings
@@ -51,18 +51,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return datetime.now(UTC) + self.offset
-
-
-@pytest.fixture
-def today() -> datetime:
-    return datetime.now(UTC)
-
-
-@pytest.fixture
-def org(today: datetime) -> SandboxOrg:
-    org = SandboxOrg()
-    org.load(demo_dataset(today.date()))
-    return org
 
 
 @pytest.fixture
