@@ -29,6 +29,7 @@ from syncd.engine.domain import (
 )
 from syncd.engine.enforcement import OrgTask, TaskSpec
 from syncd.engine.picklist import Choices, Lookup
+from syncd.engine.rules.text import with_words
 from syncd.errors import ConfigError
 from syncd.validation import format_validation_error, read_yaml
 
@@ -498,15 +499,20 @@ def opportunity_values(
     *,
     comp_eligible: bool | None = None,
     remedy: str | None = None,
+    held: str | None = None,
 ) -> dict[str, Any]:
-    """``comp_eligible`` / ``remedy``: the ledger's holds over the engine's present view."""
+    """``comp_eligible`` / ``remedy``: the ledger's holds over the engine's present view;
+    ``held``: why a sticky hold keeps compensation withheld, said first in the reason."""
     w = mapping.opportunity.write
     eligible = decision.comp_eligible if comp_eligible is None else comp_eligible
+    reason = decision.reason_text
+    if held:
+        reason = with_words(decision.reasons, reason, held)
     return {
         w.expected_lead: decision.expected_lead.value if decision.expected_lead else None,
         w.protected_partner_id: decision.protected_partner_id,
         w.status: decision.status.value,
-        w.reason: decision.reason_text or None,
+        w.reason: reason or None,
         w.comp_eligible: eligible,
         w.remedy: decision.remedy or remedy,
     }

@@ -21,7 +21,8 @@ from syncd.engine.rules.registration import (
 )
 from syncd.engine.rules.state import Deal
 from syncd.engine.rules.telesales import LeadSources
-from syncd.engine.rules.text import reason_text
+from syncd.engine.rules.text import Plan, plan, planned_text, reason_text
+from syncd.engine.rules.words import BY_DEAL, WORDED
 
 
 class Context:
@@ -52,8 +53,12 @@ class Context:
         # the account reads them).
         self.known: dict[str, tuple[AccountFacts, LeadRules]] = {}
         self._interned: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._texts: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
+        self._texts: dict[tuple[str, ...], tuple[tuple[str, ...], str, Plan | None]] = {}
         self._violations: dict[tuple[str, str | None, str | None], Violation] = {}
+        # (code, protected partner) -> its words (rules.words), and (reasons, protected
+        # partner) -> a reason text naming only that partner: names, once each.
+        self.words: dict[tuple[str, str], str] = {}
+        self._worded: dict[tuple[tuple[str, ...], str | None], str] = {}
         self.deal = Deal()  # the working state of the deal being decided (rules.state)
         self.registrations: dict[str, RegState] = {}
         self.losses: dict[str, ConflictLoss] = {}
@@ -92,17 +97,32 @@ class Context:
         key = tuple(reasons)
         return self._interned.setdefault(key, key)
 
-    def reasons(self, reasons: list[str], detail: str = "") -> tuple[tuple[str, ...], str]:
-        """The shared reasons tuple and its reason_text (cached when there is no detail)."""
+    def reasons(
+        self, reasons: list[str], detail: str = "", d: Deal | None = None
+    ) -> tuple[tuple[str, ...], str]:
+        """The shared reasons tuple and its reason_text: one cached string per reasons
+        tuple, unless a rule found a detail or a code names ``d``'s partners and dates."""
         key = tuple(reasons)
-        if detail:
-            interned = self._interned.setdefault(key, key)
-            return interned, reason_text(interned, detail)
         found = self._texts.get(key)
         if found is None:
             interned = self._interned.setdefault(key, key)
-            found = self._texts[key] = (interned, reason_text(interned))
-        return found
+            planned = plan(interned, WORDED, BY_DEAL)
+            found = self._texts[key] = (interned, reason_text(interned), planned)
+        interned, text, planned = found
+        if planned is not None and d is not None:
+            if planned.by_deal or detail:
+                worded = planned_text(planned, detail, self, d)
+            else:  # named for the protected partner alone: one text per partner
+                by_partner = (interned, d.protected)
+                worded = self._worded.get(by_partner)
+                if worded is None:
+                    worded = planned_text(planned, detail, self, d) or text
+                    self._worded[by_partner] = worded
+            if worded is not None:
+                return interned, worded
+        if detail:
+            return interned, reason_text(interned, detail)
+        return interned, text
 
     def violation(self, code: str, owner: str | None, partner: str | None) -> Violation:
         cache_key = (code, owner, partner)
