@@ -488,9 +488,10 @@ def to_opportunity(
     record: Mapping[str, Any], mapping: FieldMapping, *, read: OpportunityRead | None = None
 ) -> Opportunity:
     """``read``: the field names to read, when related sources fill some of them
-    (``syncd.sync.children`` passes the deal with its rows' values laid over it)."""
+    (``syncd.sync.children`` passes the deal with its rows' values laid over it); without
+    it, what the sources fill is left unset (the deal's own fields are not the source)."""
     m = mapping.opportunity
-    f = read or m.read
+    f = read or (_unfilled(m.read, m.sources) if m.sources else m.read)
     r = _Reader(record)
     opp_type = r.shared(f.type)
     return Opportunity(
@@ -521,6 +522,11 @@ def to_opportunity(
         extra=r.extras(m.extra),
         defects=tuple(r.defects),
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _unfilled(read: OpportunityRead, sources: tuple[RelatedSource, ...]) -> OpportunityRead:
+    return read.model_copy(update={key: None for s in sources for key, _ in s.fills})
 
 
 # Picklist-like values compare trimmed and case-insensitively (syncd.engine.picklist); the

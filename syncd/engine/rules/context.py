@@ -24,6 +24,8 @@ from syncd.engine.rules.telesales import LeadSources
 from syncd.engine.rules.text import Plan, plan, planned_text, reason_text
 from syncd.engine.rules.words import BY_DEAL, WORDED
 
+Reasons = tuple[tuple[str, ...], str]  # the interned reasons tuple and its text
+
 
 class Context:
     """Per-evaluation state. Built from (snapshot, policy, now); holds no clock of its own."""
@@ -53,12 +55,12 @@ class Context:
         # the account reads them).
         self.known: dict[str, tuple[AccountFacts, LeadRules]] = {}
         self._interned: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._texts: dict[tuple[str, ...], tuple[tuple[str, ...], str, Plan | None]] = {}
+        # reasons -> ((the interned reasons, their text), their Plan, protected partner ->
+        # the text naming it)
+        self._texts: dict[tuple[str, ...], tuple[Reasons, Plan | None, dict[str | None, str]]] = {}
         self._violations: dict[tuple[str, str | None, str | None], Violation] = {}
-        # (code, protected partner) -> its words (rules.words), and (reasons, protected
-        # partner) -> a reason text naming only that partner: names, once each.
+        # (code, protected partner) -> its words (rules.words): names, once each.
         self.words: dict[tuple[str, str], str] = {}
-        self._worded: dict[tuple[tuple[str, ...], str | None], str] = {}
         self.deal = Deal()  # the working state of the deal being decided (rules.state)
         self.registrations: dict[str, RegState] = {}
         self.losses: dict[str, ConflictLoss] = {}
@@ -106,23 +108,22 @@ class Context:
         found = self._texts.get(key)
         if found is None:
             interned = self._interned.setdefault(key, key)
-            planned = plan(interned, WORDED, BY_DEAL)
-            found = self._texts[key] = (interned, reason_text(interned), planned)
-        interned, text, planned = found
+            shared = (interned, reason_text(interned))
+            found = self._texts[key] = (shared, plan(interned, WORDED, BY_DEAL), {})
+        shared, planned, by_partner = found
         if planned is not None and d is not None:
-            if planned.by_deal or detail:
+            if detail or planned.by_deal:
                 worded = planned_text(planned, detail, self, d)
-            else:  # named for the protected partner alone: one text per partner
-                by_partner = (interned, d.protected)
-                worded = self._worded.get(by_partner)
-                if worded is None:
-                    worded = planned_text(planned, detail, self, d) or text
-                    self._worded[by_partner] = worded
-            if worded is not None:
-                return interned, worded
+                if worded is not None:
+                    return shared[0], worded
+            else:  # it names the protected partner alone: one text per partner
+                text = by_partner.get(d.protected)
+                if text is None:
+                    text = by_partner[d.protected] = planned_text(planned, "", self, d) or shared[1]
+                return shared[0], text
         if detail:
-            return interned, reason_text(interned, detail)
-        return interned, text
+            return shared[0], reason_text(shared[0], detail)
+        return shared  # the one cached pair: no tuple built per deal
 
     def violation(self, code: str, owner: str | None, partner: str | None) -> Violation:
         cache_key = (code, owner, partner)

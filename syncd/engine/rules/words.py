@@ -7,11 +7,13 @@ cached string per reasons tuple. The codes here say who and when —
     protect, is not on the deal; registered by Northwind Solutions, approved
     2026-11-01, valid through 2027-01-30
 
-— so the text of a reasons tuple holding one is put together per deal
-(``text.planned_text``). A registration's words are built once with its state
-(``registration.registration_state``). Partners are named by their Account Name (the Id
-when the name is empty); dates are the registration's own, never today's, so the same
-data gives the same text on every cycle and syncd's echo writes nothing.
+— so the text of a reasons tuple holding one is put together from a plan
+(``text.planned_text``): once per protected partner when that is all it names (a partner
+displaced from many deals), per deal when it names the deal's registration, whose words
+are built once with its state (``registration.registration_state``). Partners are named
+by their Account Name (the Id when the name is empty); dates are the registration's own,
+never today's, so the same data gives the same text on every cycle and syncd's echo
+writes nothing.
 """
 
 from __future__ import annotations
