@@ -25,6 +25,8 @@ from syncd.engine.rules.text import Plan, plan, planned_text, reason_text
 from syncd.engine.rules.words import BY_DEAL, WORDED
 
 Reasons = tuple[tuple[str, ...], str]  # the interned reasons tuple and its text
+# A reasons tuple's shared pair, its Plan, and protected partner -> the pair naming it.
+Texts = tuple[Reasons, Plan | None, dict[str | None, Reasons]]
 
 
 class Context:
@@ -55,9 +57,7 @@ class Context:
         # the account reads them).
         self.known: dict[str, tuple[AccountFacts, LeadRules]] = {}
         self._interned: dict[tuple[str, ...], tuple[str, ...]] = {}
-        # reasons -> ((the interned reasons, their text), their Plan, protected partner ->
-        # the text naming it)
-        self._texts: dict[tuple[str, ...], tuple[Reasons, Plan | None, dict[str | None, str]]] = {}
+        self._texts: dict[tuple[str, ...], Texts] = {}
         self._violations: dict[tuple[str, str | None, str | None], Violation] = {}
         # (code, protected partner) -> its words (rules.words): names, once each.
         self.words: dict[tuple[str, str], str] = {}
@@ -117,10 +117,11 @@ class Context:
                 if worded is not None:
                     return shared[0], worded
             else:  # it names the protected partner alone: one text per partner
-                text = by_partner.get(d.protected)
-                if text is None:
-                    text = by_partner[d.protected] = planned_text(planned, "", self, d) or shared[1]
-                return shared[0], text
+                pair = by_partner.get(d.protected)
+                if pair is None:
+                    text = planned_text(planned, "", self, d) or shared[1]
+                    pair = by_partner[d.protected] = (shared[0], text)
+                return pair
         if detail:
             return shared[0], reason_text(shared[0], detail)
         return shared  # the one cached pair: no tuple built per deal
