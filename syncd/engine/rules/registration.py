@@ -9,6 +9,7 @@ naming the winner.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, NamedTuple
@@ -70,14 +71,20 @@ def registration_state(
         if approved_on is None:
             return RegState(DEFECT, partner, None, "approved registration has no approval date")
         expires_on = approved_on + timedelta(days=valid_days)
-    # ``detail`` is what the reason says (rules.words), built once per registration here.
-    name = squeeze(accounts[partner].name or partner)
-    approved = f", approved {approved_on}" if approved_on is not None else ""
+    # ``detail`` is what the reason says (rules.words), built once per registration here
+    # from names and dates formatted once each (a registration in six names a date).
+    name = _one_line(accounts[partner].name or partner)
+    approved = f", approved {_day(approved_on)}" if approved_on is not None else ""
     if expires_on < today:
-        words = f"registration by {name}{approved}, expired after {expires_on}: it protects no one"
+        words = f"registration by {name}{approved}, expired after {_day(expires_on)}"
+        words += ": it protects no one"
         return RegState(EXPIRED, partner, approved_on, words, expires_on)
-    words = f"registered by {name}{approved}, valid through {expires_on}"
+    words = f"registered by {name}{approved}, valid through {_day(expires_on)}"
     return RegState(VALID, partner, approved_on, words, expires_on)
+
+
+_day = functools.lru_cache(maxsize=4096)(date.isoformat)
+_one_line = functools.lru_cache(maxsize=16384)(squeeze)
 
 
 ConflictKey = str | tuple[str | None, str | int | None] | None
