@@ -81,5 +81,6 @@ KEY_PREFIX = {
     "Task": "00T",
     "OpportunityPartner": "00J",
     "RoE_Scorecard__c": "a0S",  # custom objects get an org-specific prefix; this is the sandbox's
+    "Deal_Registration__c": "a0R",  # the sandbox's registration object (a related source)
     "RoE_Violation__e": "e00",  # platform event messages
 }

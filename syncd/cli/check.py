@@ -2,7 +2,8 @@
 
 Validates the settings, mapping and rules files and the state store; authenticates and
 proves it with a real call (a given access token is otherwise never tried before the
-first cycle); describes Account, Opportunity, User and Task; checks each mapped field
+first cycle); describes Account, Opportunity, User, Task and the related sources the
+mapping declares (OpportunityPartner, a deal-registration object); checks each mapped field
 exists, has a compatible type, and is readable (or writable, for the fields syncd writes)
 by the integration user; and checks the owners the rules file names are active users.
 """
@@ -19,7 +20,7 @@ from syncd.salesforce import OrgClient
 from syncd.salesforce.soql import identifier, select, soql_format
 from syncd.service.runtime import probe_store
 from syncd.settings import Settings
-from syncd.sync.mapping import FieldMapping, load_mapping
+from syncd.sync.mapping import FieldMapping, RelatedSource, load_mapping
 
 # Salesforce field types each domain attribute accepts (describe's `type`).
 _TEXT = {"string", "textarea", "picklist", "email", "phone", "url", "combobox"}
@@ -54,6 +55,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "id": _ID, "name": _TEXT, "manager_id": _ID, "is_active": _FLAG, "user_type": _TEXT,
         "partner_account_id": _ID, "segment": _TEXT,
     },
+    "related": {"parent_field": _ID},  # a related source's lookup to the Opportunity
 }  # fmt: skip
 
 
@@ -127,6 +129,11 @@ def check_org(
         if described is not None:
             for wanted in _wanted(section, part):
                 _check_field(sobject, described, wanted, report)
+    for source in mapping.opportunity.sources:  # OpportunityPartner, a registration object
+        described = _describe(client, source.sobject, report)
+        if described is not None:
+            for wanted in _related_wanted(source):
+                _check_field(source.sobject, described, wanted, report)
     task = _describe(client, mapping.task.sobject, report)
     if task is not None:
         key = mapping.task.key_field
@@ -207,6 +214,16 @@ def _wanted(section: str, part: Any) -> Iterable[_Wanted]:
             yield _Wanted(section, attr, name, write=True)
     for attr, name in part.extra.items():
         yield _Wanted(section, f"extra.{attr}", name, write=False)
+
+
+def _related_wanted(source: RelatedSource) -> Iterable[_Wanted]:
+    """A related source's fields: the lookup to the deal, the filters, what it fills (typed
+    as the Opportunity read key it fills)."""
+    yield _Wanted("related", "parent_field", source.parent_field, write=False)
+    for name, _ in source.where:
+        yield _Wanted("related", f"where.{name}", name, write=False)
+    for key, name in source.fills:
+        yield _Wanted("opportunity", key, name, write=False)
 
 
 def _check_field(

@@ -168,6 +168,32 @@ class Hold:
     """What the ledger keeps on a deal whatever the engine's present view."""
 
     remedy: str | None  # the remedy as the violation left it (kept under Review)
+    # The sticky codes that keep compensation withheld although no violation stands on
+    # the deal any more (empty while one stands: that violation's reason says why).
+    sticky: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> str | None:
+        """Why compensation is still withheld, for RoE_Reason__c; None while a violation stands."""
+        return sticky_words(self.sticky, brief=True) if self.sticky else None
+
+
+# What releases a sticky hold (``_holds``): only an Exempt decision.
+RELEASED_BY = "an admin override with a reason or an exception approved by channel operations"
+
+
+def sticky_words(codes: Sequence[str], *, brief: bool = False) -> str:
+    """Why compensation stays withheld after the violation of a sticky code is resolved."""
+    named = ", ".join(codes)
+    if brief:
+        return (
+            f"compensation still withheld: {named} is sticky; only an override with a reason "
+            "or an approved exception releases it"
+        )
+    return (
+        f"Compensation stays withheld although the violation is resolved: {named} holds are "
+        f"sticky, and only {RELEASED_BY} releases them."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,8 +336,11 @@ def reconcile(
         deal = entry.opportunity_id
         if deal not in decided and deal not in gone:
             continue
-        why = _resolution(entry, decisions.opportunities.get(deal), snapshot, gone.get(deal))
+        present = decisions.opportunities.get(deal)
+        why = _resolution(entry, present, snapshot, gone.get(deal))
         if why is not None:
+            if entry.code in rules.sticky_codes and _still_held(present, gone.get(deal)):
+                why = f"{why}\n{sticky_words((entry.code,))}"
             closed.append(Closure(replace(entry, resolved_at=now, last_seen=now), why))
     holds = _holds(history, opened, closed, decisions, rules.sticky_codes)
     return Enforcement(tuple(opened), tuple(closed), tuple(seen), holds)
@@ -377,7 +406,9 @@ def _new_entry(
         owner_id=owner,
         first_seen=now,
         last_seen=now,
-        description=describe(code, violation, decision, snapshot, action, level),
+        description=describe(
+            code, violation, decision, snapshot, action, level, code in rules.sticky_codes
+        ),
         subject=f"[RoE] {code}: {opp.name}"[:255],
         priority=priority,
         due=now.date() + timedelta(days=rules.due_days.get(priority, 7)),
@@ -406,6 +437,7 @@ def describe(
     snapshot: Snapshot,
     action: str,
     level: int,
+    sticky: bool = False,
 ) -> str:
     """The Task's description: what happened, in words a manager can act on."""
     opp = snapshot.opportunities[decision.opportunity_id]
@@ -414,11 +446,20 @@ def describe(
         f"Deal: {opp.name} ({opp.id})",
         f"Owner: {rep.name if rep else opp.owner_id or 'unknown'}",
         f"Rule: {code} — {violation.message if violation else 'the rep asked for an exception'}",
-        f"Why: {decision.reason_text}",
     ]
+    partner = violation.partner_id if violation is not None else None
+    if partner:
+        account = snapshot.accounts.get(partner)
+        lines.append(f"Partner: {(account.name if account else None) or partner} ({partner})")
+    lines.append(f"Why: {decision.reason_text}")
     if violation is not None:
         lines.append(f"Action: {action.replace('_', ' ')} (escalation level {level})")
         lines.append("Compensation on this deal is withheld while the violation stands.")
+        if sticky:
+            lines.append(
+                f"{code} is sticky: compensation stays withheld after the violation is "
+                f"resolved, until {RELEASED_BY} exempts the deal."
+            )
     else:
         reason = opp.exception_reason
         lines.append(f"The rep's reason: {reason or '(none given)'}")
@@ -460,6 +501,12 @@ def _resolution(
     return None  # Review or Advisory: nothing is released until a person decides
 
 
+def _still_held(decision: OpportunityDecision | None, gone: str | None) -> bool:
+    """A resolved sticky violation keeps compensation withheld unless the deal is Exempt
+    (or gone: deleted, merged, closed lost — nothing is written on it any more)."""
+    return decision is not None and gone is None and decision.status is not Status.EXEMPT
+
+
 def _review_answered(decision: OpportunityDecision, opp: Opportunity | None, users: Users) -> str:
     if APPROVED_CODE in decision.reasons:
         return "Request approved. " + _decided_by(opp, users)
@@ -499,13 +546,21 @@ def _holds(
     """Deals whose compensation stays withheld: an open violation, or a sticky code ever."""
     resolved = {c.entry.key for c in closed}
     exempt = {i for i, d in decisions.opportunities.items() if d.status is Status.EXEMPT}
-    holds: dict[str, Hold] = {}
+    remedies: dict[str, str | None] = {}
+    stands: set[str] = set()  # deals with a violation standing
+    kept: dict[str, set[str]] = defaultdict(set)  # deal -> sticky codes resolved there
     for entry in (*history, *opened):
-        if entry.kind != VIOLATION or entry.opportunity_id in exempt:
+        deal = entry.opportunity_id
+        if entry.kind != VIOLATION or deal in exempt:
             continue
         standing = entry.is_open and entry.key not in resolved
         if standing or entry.code in sticky:
-            kept = holds.get(entry.opportunity_id)
-            remedy = (kept.remedy if kept else None) or (entry.remedy if standing else None)
-            holds[entry.opportunity_id] = Hold(remedy)
-    return holds
+            remedies[deal] = remedies.get(deal) or (entry.remedy if standing else None)
+            if standing:
+                stands.add(deal)
+            else:
+                kept[deal].add(entry.code)
+    return {
+        deal: Hold(remedy, () if deal in stands else tuple(sorted(kept[deal])))
+        for deal, remedy in remedies.items()
+    }

@@ -186,6 +186,17 @@ OPPORTUNITY_PARTNER = (
     _pick("Role", "Reseller", "Distributor", "Referral", "System Integrator", "Agency"),
 )
 
+# A deal-registration object of the org's own (a common design: one row per registration,
+# the current one flagged), declared as a related source by mapping only (no code knows it).
+DEAL_REGISTRATION = (
+    _ref("Opportunity__c", "Opportunity", required=True),
+    _ref("Partner__c", "Account"),
+    _pick("Status__c", "Submitted", "Approved", "Rejected"),
+    Field("Approved_On__c", "date"),
+    Field("Expires_On__c", "date"),
+    _bool("Is_Current__c"),
+)
+
 
 def _num(name: str, type_: str = "double") -> Field:
     return Field(name, type_)
@@ -267,6 +278,7 @@ SCHEMA: Mapping[str, ObjectSchema] = {
         ("User", USER),
         ("Task", TASK),
         ("OpportunityPartner", OPPORTUNITY_PARTNER),
+        ("Deal_Registration__c", DEAL_REGISTRATION),
         ("RoE_Scorecard__c", SCORECARD),
         ("RoE_Violation__e", VIOLATION_EVENT),
     )

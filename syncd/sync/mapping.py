@@ -16,7 +16,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from syncd.engine.domain import (
     Account,
@@ -29,6 +36,7 @@ from syncd.engine.domain import (
 )
 from syncd.engine.enforcement import OrgTask, TaskSpec
 from syncd.engine.picklist import Choices, Lookup
+from syncd.engine.rules.text import with_words
 from syncd.errors import ConfigError
 from syncd.validation import format_validation_error, read_yaml
 
@@ -133,14 +141,100 @@ class OpportunityWrite(_FieldNames):
     remedy: str
 
 
+# The Opportunity read keys a related child object may fill (``RelatedSource.fills``).
+FILLABLE = (
+    "partner_id",
+    "registration_partner_id",
+    "registration_status",
+    "registration_approved_on",
+    "registration_expires_on",
+)
+Scalar = bool | int | str
+
+
+class RelatedSource(_Model):
+    """A child object of Opportunity whose row (one per deal) fills some of its read keys.
+
+    ``OpportunityPartner`` (the primary row's ``AccountToId`` is the deal's partner) is one;
+    a deal-registration object of the org's own is another. Rows are read the way the
+    parent is — all of them in a full read, changed ones (deletes included) in the change
+    read's composite, then the rows of the deals touched — and kept in the store's mirror
+    under ``key``. ``where``: equality filters (``IsPrimary: true``); of several rows of a
+    deal that pass them, the one with the highest Id counts.
+    """
+
+    name: str = "related"
+    sobject: ObjectName
+    parent_field: FieldName  # the lookup to the Opportunity (OpportunityId)
+    fills: tuple[tuple[str, FieldName], ...]  # (Opportunity read key, the child's field)
+    where: tuple[tuple[FieldName, Scalar], ...] = ()
+
+    @field_validator("fills", "where", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        return tuple(value.items()) if isinstance(value, dict) else value  # YAML: a mapping
+
+    @field_validator("fills")
+    @classmethod
+    def _fillable(cls, value: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        wrong = [key for key, _ in value if key not in FILLABLE]
+        if wrong or not value:
+            raise ValueError(f"fills {wrong or 'nothing'}: a related object can fill {FILLABLE}")
+        return value
+
+    @property
+    def key(self) -> str:
+        """Its rows' key in the store's mirror ("OpportunityPartner.primary")."""
+        return f"{self.sobject}.{self.name}"
+
+    @property
+    def fields(self) -> list[str]:
+        """What to query: the parent lookup, then the fields it fills from."""
+        return list(dict.fromkeys([self.parent_field, *(f for _, f in self.fills)]))
+
+
+# ``partner_source: opportunity_partner``: the primary OpportunityPartner row's account.
+OPPORTUNITY_PARTNER = RelatedSource(
+    name="primary",
+    sobject="OpportunityPartner",
+    parent_field="OpportunityId",
+    fills=(("partner_id", "AccountToId"),),
+    where=(("IsPrimary", True),),
+)
+
+
 class OpportunityMapping(_Model):
     sobject: ObjectName = "Opportunity"
     read: OpportunityRead
     write: OpportunityWrite
     extra: dict[str, FieldName] = {}
     partner_source: Literal["field", "opportunity_partner"] = "field"
+    related: tuple[RelatedSource, ...] = ()  # child objects that fill read keys
     renewal_types: tuple[str, ...] = ("Renewal",)
     registration_approved_values: tuple[str, ...] = ("Approved",)
+
+    @model_validator(mode="after")
+    def _one_source_each(self) -> OpportunityMapping:
+        seen: dict[str, str] = {}
+        for source in self.sources:
+            if source.sobject == self.sobject or source.sobject in seen.values():
+                raise ValueError(f"related: {source.sobject} is declared twice (or is the deal)")
+            for key, _ in source.fills:
+                if key in seen:
+                    raise ValueError(
+                        f"related: {key} is filled by both {seen[key]} and {source.sobject}"
+                        + (" (partner_source: opportunity_partner fills partner_id)"
+                           if key == "partner_id" else "")
+                    )  # fmt: skip
+                seen[key] = source.sobject
+        return self
+
+    @property
+    def sources(self) -> tuple[RelatedSource, ...]:
+        """The related child objects read with the deals (``partner_source`` included)."""
+        if self.partner_source == "opportunity_partner":
+            return (OPPORTUNITY_PARTNER, *self.related)
+        return self.related
 
 
 class UserRead(_FieldNames):
@@ -391,15 +485,15 @@ def to_account(record: Mapping[str, Any], mapping: FieldMapping) -> Account:
 
 
 def to_opportunity(
-    record: Mapping[str, Any], mapping: FieldMapping, *, partner_id: str | None = None
+    record: Mapping[str, Any], mapping: FieldMapping, *, read: OpportunityRead | None = None
 ) -> Opportunity:
-    """``partner_id`` overrides the lookup field when the partner comes from OpportunityPartner."""
+    """``read``: the field names to read, when related sources fill some of them
+    (``syncd.sync.children`` passes the deal with its rows' values laid over it); without
+    it, what the sources fill is left unset (the deal's own fields are not the source)."""
     m = mapping.opportunity
-    f = m.read
+    f = read or (_unfilled(m.read, m.sources) if m.sources else m.read)
     r = _Reader(record)
     opp_type = r.shared(f.type)
-    if m.partner_source == "field":
-        partner_id = r.ident(f.partner_id)
     return Opportunity(
         id=r.ident(f.id) or str(record.get(f.id)),
         name=r.text(f.name) or "",
@@ -413,9 +507,9 @@ def to_opportunity(
         amount=r.number(f.amount),
         close_date=r.day(f.close_date),
         created_at=r.moment(f.created_at),
-        partner_id=partner_id,
+        partner_id=r.ident(f.partner_id),
         is_renewal=opp_type in _choices(m.renewal_types),
-        registration=_registration(r, mapping),
+        registration=_registration(r, f, m.registration_approved_values),
         override_lead=r.shared(f.override_lead),
         override_reason=r.text(f.override_reason),
         exception_requested=r.flag(f.exception_requested),
@@ -430,6 +524,11 @@ def to_opportunity(
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _unfilled(read: OpportunityRead, sources: tuple[RelatedSource, ...]) -> OpportunityRead:
+    return read.model_copy(update={key: None for s in sources for key, _ in s.fills})
+
+
 # Picklist-like values compare trimmed and case-insensitively (syncd.engine.picklist); the
 # mapping's value lists are compiled once, not once per record.
 @functools.lru_cache(maxsize=64)
@@ -442,9 +541,9 @@ def _segments(pairs: tuple[tuple[str, Role], ...]) -> Lookup[Role]:
     return Lookup(pairs)
 
 
-def _registration(r: _Reader, mapping: FieldMapping) -> Registration | None:
-    m = mapping.opportunity
-    f = m.read
+def _registration(
+    r: _Reader, f: OpportunityRead, approved_values: tuple[str, ...]
+) -> Registration | None:
     partner = r.ident(f.registration_partner_id)
     status = r.shared(f.registration_status)
     if partner is None and status is None:
@@ -452,7 +551,7 @@ def _registration(r: _Reader, mapping: FieldMapping) -> Registration | None:
     return Registration(
         partner_id=partner,
         status=status,
-        approved=status in _choices(m.registration_approved_values),
+        approved=status in _choices(approved_values),
         approved_on=r.day(f.registration_approved_on),
         expires_on=r.day(f.registration_expires_on),
     )
@@ -498,15 +597,20 @@ def opportunity_values(
     *,
     comp_eligible: bool | None = None,
     remedy: str | None = None,
+    held: str | None = None,
 ) -> dict[str, Any]:
-    """``comp_eligible`` / ``remedy``: the ledger's holds over the engine's present view."""
+    """``comp_eligible`` / ``remedy``: the ledger's holds over the engine's present view;
+    ``held``: why a sticky hold keeps compensation withheld, said first in the reason."""
     w = mapping.opportunity.write
     eligible = decision.comp_eligible if comp_eligible is None else comp_eligible
+    reason = decision.reason_text
+    if held:
+        reason = with_words(decision.reasons, reason, held)
     return {
         w.expected_lead: decision.expected_lead.value if decision.expected_lead else None,
         w.protected_partner_id: decision.protected_partner_id,
         w.status: decision.status.value,
-        w.reason: decision.reason_text or None,
+        w.reason: reason or None,
         w.comp_eligible: eligible,
         w.remedy: decision.remedy or remedy,
     }

@@ -13,25 +13,23 @@ only the remembered written values, which then match and plan no write.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from syncd.engine.cascade import Changes
 from syncd.engine.domain import Snapshot
+from syncd.sync.children import Children, Rows, from_mirror, mirror_rows
 from syncd.sync.mapping import (
     FieldMapping,
     FieldValues,
     to_account,
-    to_opportunity,
     to_user,
     written_values,
 )
 from syncd.sync.reader import (
-    PARTNER_ROWS,
     OrgRead,
     account_written_fields,
     opportunity_written_fields,
-    partner_rows,
 )
 
 Stage = Callable[[str, list[dict[str, Any]]], None]  # (sobject, records) for the mirror
@@ -41,11 +39,11 @@ Stage = Callable[[str, list[dict[str, Any]]], None]  # (sobject, records) for th
 class OrgState:
     snapshot: Snapshot
     current: Mapping[str, Mapping[str, Any]]  # record Id -> values of written fields
-    partners: Mapping[str, str] = field(default_factory=dict)  # opp -> primary partner row
+    related: Rows = field(default_factory=dict)  # the related sources' rows, by deal
 
     @classmethod
     def from_read(cls, read: OrgRead) -> OrgState:
-        return cls(read.snapshot, read.current, read.partners)
+        return cls(read.snapshot, read.current, read.related)
 
     @classmethod
     def from_store(cls, store: Any, mapping: FieldMapping) -> OrgState:
@@ -54,7 +52,10 @@ class OrgState:
             u.id: u
             for u in (to_user(r, mapping) for r in store.mirror_records(mapping.user.sobject))
         }
-        partners = {r["Id"]: r["AccountToId"] for r in store.mirror_records(PARTNER_ROWS)}
+        related = {
+            s.key: from_mirror(s, store.mirror_records(s.key)) for s in mapping.opportunity.sources
+        }
+        children = Children(mapping)
         current: dict[str, Mapping[str, Any]] = {}
         accounts = {}
         sobject, fields = mapping.account.sobject, account_written_fields(mapping)
@@ -67,10 +68,10 @@ class OrgState:
         sobject, fields = mapping.opportunity.sobject, opportunity_written_fields(mapping)
         written = store.mirror_written(sobject)
         for record in store.mirror_records(sobject):
-            opp = to_opportunity(record, mapping, partner_id=partners.get(str(record.get("Id"))))
+            opp = children.opportunity(record, related)
             opportunities[opp.id] = opp
             current[opp.id] = written_values(_overlaid(record, written), fields)
-        return cls(Snapshot(accounts, opportunities, users), current, partners)
+        return cls(Snapshot(accounts, opportunities, users), current, related)
 
     @property
     def empty(self) -> bool:
@@ -135,9 +136,9 @@ class ChangeApplier:
             dict(old.accounts),
             dict(old.opportunities),
         )
-        self.partners = dict(state.partners)
+        self.related = {key: dict(rows) for key, rows in state.related.items()}
+        self.children = children = Children(mapping)
         self.changed: dict[str, set[str]] = {"users": set(), "accounts": set(), "deals": set()}
-        partner_of = self.partners.get
         self._kinds: dict[str, tuple[dict[str, Any], Any, list[str] | None, set[str]]] = {
             m.user.sobject: (self.users, lambda r: to_user(r, m), None, self.changed["users"]),
             m.account.sobject: (
@@ -148,7 +149,7 @@ class ChangeApplier:
             ),
             m.opportunity.sobject: (
                 self.opps,
-                lambda r: to_opportunity(r, m, partner_id=partner_of(str(r.get("Id")))),
+                lambda r: children.opportunity(r, self.related),
                 opportunity_written_fields(m),
                 self.changed["deals"],
             ),
@@ -186,25 +187,25 @@ class ChangeApplier:
             if sobject == self.mapping.opportunity.sobject:
                 self.deleted_deals[record_id] = f"merged into {into}" if into else "deleted"
 
-    def finish(self, partners: Mapping[str, str | None]) -> Applied:
-        """The next state, given the primary partners of deals whose partner rows changed."""
+    def finish(self, related: Mapping[str, Mapping[str, Any]]) -> Applied:
+        """The next state, given the rows now of deals whose related rows changed."""
         upserts: dict[str, list[dict[str, Any]]] = {}
-        for deal, partner in partners.items():
-            if self.partners.get(deal) == partner:
-                continue
-            if partner is None:
-                self.partners.pop(deal, None)
-                self.deletes.setdefault(PARTNER_ROWS, []).append(deal)
-            else:
-                self.partners[deal] = partner
-                upserts.setdefault(PARTNER_ROWS, []).extend(partner_rows({deal: partner}))
-            opp = self.opps.get(deal)
-            if opp is not None and opp.partner_id != partner:
-                self.opps[deal] = replace(opp, partner_id=partner)
-                self.changed["deals"].add(deal)
-        state = OrgState(
-            Snapshot(self.accounts, self.opps, self.users), self.current, self.partners
-        )
+        for source in self.children.sources:
+            rows = self.related.setdefault(source.key, {})
+            for deal, packed in related.get(source.key, {}).items():
+                if rows.get(deal) == packed:
+                    continue
+                if packed is None:
+                    rows.pop(deal, None)
+                    self.deletes.setdefault(source.key, []).append(deal)
+                else:
+                    rows[deal] = packed
+                    upserts.setdefault(source.key, []).extend(mirror_rows(source, {deal: packed}))
+                opp = self.opps.get(deal)
+                if opp is not None and (now := self.children.refill(opp, self.related)) != opp:
+                    self.opps[deal] = now
+                    self.changed["deals"].add(deal)
+        state = OrgState(Snapshot(self.accounts, self.opps, self.users), self.current, self.related)
         changes = Changes(
             frozenset(self.changed["users"]),
             frozenset(self.changed["accounts"]),

@@ -122,6 +122,7 @@ def plan_writes(
             mapping,
             comp_eligible=False if hold is not None else None,
             remedy=hold.remedy if hold is not None else None,
+            held=hold.words if hold is not None else None,
         )
         write = diff(
             mapping.opportunity.sobject,

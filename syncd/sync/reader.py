@@ -25,22 +25,19 @@ import structlog
 
 from syncd.engine.domain import Snapshot
 from syncd.salesforce import OrgClient, pull_soql
-from syncd.salesforce.soql import id_chunks, identifier, select, soql_format
+from syncd.salesforce.soql import identifier, soql_format
+from syncd.sync.children import Children, Rows, mirror_rows, read_rows
 from syncd.sync.fallback import Pages, bulk_or_rest, change_pages, lazy
 from syncd.sync.mapping import (
     WATERMARK,
     FieldMapping,
     task_fields,
     to_account,
-    to_opportunity,
     to_user,
     written_values,
 )
 
 log = structlog.get_logger("syncd.reader")
-
-# Mirror key for Opportunity Id -> primary OpportunityPartner AccountToId.
-PARTNER_ROWS = "OpportunityPartner.primary"
 
 
 Page = list[dict[str, Any]]
@@ -88,7 +85,7 @@ class OrgRead:
     current: dict[str, Mapping[str, Any]]  # record Id -> values of the fields syncd writes
     read: dict[str, int]  # records read per object
     watermarks: dict[str, datetime] = field(default_factory=dict)
-    partners: dict[str, str] = field(default_factory=dict)  # opp -> primary partner row
+    related: Rows = field(default_factory=dict)  # the related sources' rows, by deal
     tasks: list[dict[str, Any]] = field(default_factory=list)  # violation Tasks read
 
 
@@ -148,16 +145,17 @@ def read_org(
         accounts[account.id] = account
         current[account.id] = written_values(record, account_writes)
 
-    partners: dict[str, str] = {}
-    if mapping.opportunity.partner_source == "opportunity_partner":
-        partners = primary_partners(client, None)
-        read["OpportunityPartner"] = len(partners)
+    related: Rows = {}
+    for source in mapping.opportunity.sources:  # one query each (OpportunityPartner, ...)
+        rows = related[source.key] = read_rows(client, source, None)
+        read[source.sobject] = len(rows)
         if sink is not None:
-            sink(PARTNER_ROWS, partner_rows(partners))
+            sink(source.key, mirror_rows(source, rows))
+    children = Children(mapping)
     opp_writes = opportunity_written_fields(mapping)
     opportunities = {}
     for record in records(mapping.opportunity.sobject, mapping.opportunity_fields()):
-        opp = to_opportunity(record, mapping, partner_id=partners.get(str(record.get("Id"))))
+        opp = children.opportunity(record, related)
         opportunities[opp.id] = opp
         current[opp.id] = written_values(record, opp_writes)
 
@@ -170,7 +168,7 @@ def read_org(
         read[mapping.task.sobject] = len(found)
         if client.server_time is not None:
             marks[mapping.task.sobject] = client.server_time
-    return OrgRead(snapshot, current, read, marks, partners, found)
+    return OrgRead(snapshot, current, read, marks, related, found)
 
 
 def task_soql(mapping: FieldMapping, tasks: TaskRead, overlap: timedelta) -> str:
@@ -191,9 +189,7 @@ def task_soql(mapping: FieldMapping, tasks: TaskRead, overlap: timedelta) -> str
 def watched_objects(mapping: FieldMapping) -> list[str]:
     """The objects whose changes syncd follows (each has a watermark)."""
     names = [mapping.user.sobject, mapping.account.sobject, mapping.opportunity.sobject]
-    if mapping.opportunity.partner_source == "opportunity_partner":
-        names.append("OpportunityPartner")
-    return names
+    return [*names, *(s.sobject for s in mapping.opportunity.sources)]
 
 
 def _pages(
@@ -220,7 +216,9 @@ class ChangeRead:
 
     read: dict[str, int]
     watermarks: dict[str, datetime]
-    partners: dict[str, str | None] = field(default_factory=dict)  # opp -> primary partner
+    # source key -> deal -> its row's values now (None: it has none any more), for the
+    # deals whose rows changed
+    related: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: list[dict[str, Any]] = field(default_factory=list)  # violation Tasks read
 
 
@@ -260,16 +258,16 @@ def read_changes(
             True,
         ),
     }
-    by_partner_rows = mapping.opportunity.partner_source == "opportunity_partner"
-    if by_partner_rows:
-        queries["OpportunityPartner"] = (change("OpportunityPartner", ["OpportunityId"]), True)
+    sources = {s.sobject: s for s in mapping.opportunity.sources}
+    for name, source in sources.items():  # which deals' rows changed (deletes included)
+        queries[name] = (change(name, [source.parent_field]), True)
     task_object = mapping.task.sobject
     if tasks is not None:
         queries[task_object] = (task_soql(mapping, tasks, options.overlap), False)
     pages, asked_at = change_pages(client, queries)
     out = ChangeRead(read={}, watermarks={})
     changed, deleted = 0, 0
-    touched_deals: set[str] = set()
+    touched: dict[str, set[str]] = {name: set() for name in sources}
     for name, (total, first) in pages.items():
         answer: Iterator[Page] = first
         if options.bulk_threshold is not None and total > options.bulk_threshold:
@@ -292,8 +290,8 @@ def read_changes(
                 continue
             for record in page:
                 note_watermark(out.watermarks, name, record.get(WATERMARK))
-                if name == "OpportunityPartner":
-                    touched_deals.add(str(record.get("OpportunityId")))
+                if name in sources:
+                    touched[name].add(str(record.get(sources[name].parent_field)))
                 elif record.get("IsDeleted") is True:
                     gone[str(record["Id"])] = record.get("MasterRecordId")
                 else:
@@ -307,9 +305,10 @@ def read_changes(
         for name in queries:
             mark = out.watermarks.get(name)
             out.watermarks[name] = max(mark, asked_at) if mark else asked_at
-    if by_partner_rows and touched_deals:
-        found = primary_partners(client, sorted(touched_deals))
-        out.partners = {deal: found.get(deal) for deal in touched_deals}
+    for name, deals in touched.items():  # their rows now: one query per chunk of deals
+        if deals:
+            found = read_rows(client, sources[name], sorted(deals))
+            out.related[sources[name].key] = {deal: found.get(deal) for deal in deals}
     log.info("pull.changes", read=out.read, changed=changed, deleted=deleted)
     return out
 
@@ -326,29 +325,6 @@ def _without(record: Mapping[str, Any], *names: str) -> dict[str, Any]:
 
 
 # -- helpers ----------------------------------------------------------------------------
-
-
-def primary_partners(client: OrgClient, opportunity_ids: list[str] | None) -> dict[str, str]:
-    """Opportunity Id -> AccountToId of its primary OpportunityPartner row (all, or some)."""
-    primary = soql_format("IsPrimary = {}", True)
-    if opportunity_ids is None:
-        wheres = [primary]
-    else:
-        wheres = [
-            f"{primary} AND {soql_format('OpportunityId IN {}', chunk)}"
-            for chunk in id_chunks(opportunity_ids)
-        ]
-    partners: dict[str, str] = {}
-    for where in wheres:
-        soql = select("OpportunityPartner", ["OpportunityId", "AccountToId"], where=where)
-        for record in client.query(soql):
-            if record.get("OpportunityId") and record.get("AccountToId"):
-                partners[record["OpportunityId"]] = record["AccountToId"]
-    return partners
-
-
-def partner_rows(partners: Mapping[str, str | None]) -> Page:
-    return [{"Id": k, "AccountToId": v} for k, v in partners.items() if v]
 
 
 def note_watermark(marks: dict[str, datetime], sobject: str, value: Any) -> None:

@@ -18,12 +18,12 @@ from syncd.salesforce import OrgClient
 from syncd.store.commit import MirrorChange
 from syncd.store.state import CycleState
 from syncd.store.store import ResyncRequest, Store
+from syncd.sync import children
 from syncd.sync.fingerprint import mapping_fingerprint, rules_fingerprint
 from syncd.sync.mapping import FieldMapping
 from syncd.sync.options import CycleOptions
 from syncd.sync.orgstate import OrgState
 from syncd.sync.reader import (
-    PARTNER_ROWS,
     ProgressSink,
     ReadOptions,
     TaskRead,
@@ -117,7 +117,7 @@ class Reading:
             for e in self.store.ledger(open_only=True)
             if e.opportunity_id not in live
         }
-        staged = (*watched_objects(self.mapping), PARTNER_ROWS)
+        staged = (*watched_objects(self.mapping), *children.keys(self.mapping))
         return Work(
             state=OrgState.from_read(pulled),
             read=pulled.read,
@@ -141,7 +141,7 @@ class Reading:
             self._read_options(),
             tasks=run.tasks,
         )
-        applied = applier.finish(changes.partners)
+        applied = applier.finish(changes.related)
         after = applied.state
         scope = self._scope(run, before, after, applied.changes, applied.replan)
         if applied.changes.total or applied.replan:

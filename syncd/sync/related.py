@@ -5,7 +5,8 @@ from the record, every declared path is followed level by level, with one query 
 object and level — the deal's account, partner and registered partner in one Account
 query, its owner, the deals on its account; then the parent chain, the incumbent, the
 portal owner's company, the manager — a handful of queries instead of a full pull. A
-rule that follows a new relationship is fetched for without a change here.
+rule that follows a new relationship is fetched for without a change here; the deals'
+related sources (``mapping.opportunity.sources``) cost one query each.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from syncd.engine.inputs import ACCOUNT, OPPORTUNITY, USER, Hop, Record
 from syncd.engine.rules.catalog import reads
 from syncd.salesforce import OrgClient, pull_by_ids
 from syncd.sfid import to_18
-from syncd.sync.mapping import FieldMapping, to_account, to_opportunity, to_user
-from syncd.sync.reader import primary_partners
+from syncd.sync.children import Children, read_rows
+from syncd.sync.mapping import FieldMapping, to_account, to_user
 
 OPPORTUNITY_PREFIX = "006"
 MAX_CHAIN = 50  # parent chains deeper than this are data errors; the engine notes them
@@ -128,12 +129,10 @@ class _Fetcher:
             return [to_account(r, self.mapping) for r in rows]
         if kind == USER:
             return [to_user(r, self.mapping) for r in rows]
-        partners: dict[str, str] = {}
-        if rows and self.mapping.opportunity.partner_source == "opportunity_partner":
-            partners = primary_partners(self.client, [str(r["Id"]) for r in rows])
-        return [
-            to_opportunity(r, self.mapping, partner_id=partners.get(str(r["Id"]))) for r in rows
-        ]
+        children = Children(self.mapping)
+        ids = [str(r["Id"]) for r in rows]  # their related rows: one query per source
+        related = {s.key: read_rows(self.client, s, ids) for s in children.sources if ids}
+        return [children.opportunity(r, related) for r in rows]
 
 
 def _pages(

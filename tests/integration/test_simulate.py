@@ -81,14 +81,19 @@ def test_simulate_reports_exactly_the_changes_the_cycle_under_the_candidate_make
     sim = run_simulation(runtime, candidate)
     assert server.api_calls() == 0  # the mirror and the ledger only
     w = sim.whatif
-    names = {c.name for c in (*w.accounts, *w.deals)}
+    changes = (*w.accounts, *w.deals)
+    # Beyond their reasons; the other registered deals change only their reason, whose
+    # words name the registration's "valid through" date (20 days under the candidate).
+    names = {c.name for c in changes if set(c.changes) - {"reason"}}
     assert names == {
         "Soylent Foods",
         "Soylent — Analytics Add-on",
         "Wayne Enterprises — Batcave DC",
-        "Aperture Science — Cloud Migration",
     }
-    assert (sim.writes, sim.drift) == (4, 0)
+    reworded = {c.name: c.changes["reason"] for c in changes if set(c.changes) == {"reason"}}
+    assert "Aperture Science — Cloud Migration" in reworded  # its registration expires
+    assert all("regist" in before + after for before, after in reworded.values()), reworded
+    assert (sim.writes, sim.drift) == (len(changes), 0)
 
     real = Cycle(runtime.client, runtime.store, runtime.mapping, candidate).run()
     assert real.outcome == "success"
@@ -117,9 +122,9 @@ def test_simulate_reports_exactly_the_changes_the_cycle_under_the_candidate_make
     assert w.appear_by["rep"] == {"Sven Larsen": 1} and w.disappear_by["code"] == {
         "DIRECT_ON_PARTNER_ACCOUNT": 1, "PARTNER_DISPLACED": 1}  # fmt: skip
     # Simulated again once the candidate ran: it would write nothing more, while the old
-    # rules (still the configured ones here) would now rewrite those four records: drift.
+    # rules (still the configured ones here) would now rewrite those records: drift.
     again = run_simulation(runtime, candidate)
-    assert (again.writes, again.drift, again.whatif.records) == (0, 4, 4)
+    assert (again.writes, again.drift, again.whatif.records) == (0, len(changes), len(changes))
 
 
 def test_the_command_needs_no_org_and_prints_json(
@@ -136,7 +141,9 @@ def test_the_command_needs_no_org_and_prints_json(
     )
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)
-    assert found["records_changing"] == {"accounts": 1, "deals": 3}
+    # Soylent Foods and three deals beyond their reasons, 13 more registered deals reworded
+    # (their "valid through" dates under a 20-day validity)
+    assert found["records_changing"] == {"accounts": 1, "deals": 16}
     assert found["tasks_open"] == {"total": 1, "by_level": {"2 compensation review": 1}}
     assert found["tasks_close"] == 2 and found["api_calls"] == 0 and server.api_calls() == 0
     assert found["compensation"]["released_deals"] == 1

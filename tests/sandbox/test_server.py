@@ -243,7 +243,7 @@ def test_describe(server: SandboxServer, api: Client) -> None:
     assert [v["value"] for v in fields["Priority"]["picklistValues"]] == ["High", "Normal", "Low"]
     names = {o["name"] for o in api("GET", "sobjects/").json()["sobjects"]}
     assert names == {"Account", "Opportunity", "User", "Task", "OpportunityPartner",
-                     "RoE_Scorecard__c", "RoE_Violation__e"}  # fmt: skip
+                     "Deal_Registration__c", "RoE_Scorecard__c", "RoE_Violation__e"}  # fmt: skip
     assert api("GET", "sobjects/Widget__c/describe/").status_code == 404
     assert server.calls["describe"] == 2 and server.calls["describe_global"] == 1
 

@@ -206,7 +206,9 @@ def test_S09_first_approved_registration_wins(policy: Policy) -> None:
           status=Status.REVIEW, codes=("DEAL_REG_CONFLICT",))  # fmt: skip
     check(d, account_lead=Lead.PARTNER, lead=Lead.PARTNER, partner=P2,
           status=Status.COMPLIANT, codes=(), absent=("DEAL_REG_CONFLICT",), opp=OPP2)  # fmt: skip
-    assert P2 in d.opportunities[OPP].reason_text and OPP2 in d.opportunities[OPP].reason_text
+    assert "P2 registered first (on OPP2, approved 2026-11-05), before P1" in (
+        d.opportunities[OPP].reason_text
+    )
 
 
 def test_S10_global_with_registered_partner(policy: Policy) -> None:
@@ -710,7 +712,9 @@ def test_explain_facts_follow_what_the_rules_declare_they_read(policy: Policy) -
     assert facts["registered_partner.is_partner"].value is True
     assert facts[f"conflict_group[{OPP2}].registration"].value is None
     assert facts["owner.manager.is_active"].source == "User.is_active"
-    assert facts["registration.state"].value == "valid: valid until 2027-01-30"
+    assert facts["registration.state"].value == (
+        "valid: registered by P1, approved 2026-11-01, valid through 2027-01-30"
+    )
     assert facts["opportunity.exception_decision"].source == "Opportunity.exception_decision"
     assert "opportunity.last_modified_by" in facts  # shown for the record, read by no rule
 

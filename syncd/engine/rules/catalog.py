@@ -26,6 +26,7 @@ from syncd.engine.rules.regions import ENFORCEMENT_DATE
 from syncd.engine.rules.registration import REGISTRATION
 from syncd.engine.rules.remedy import REMEDY
 from syncd.engine.rules.telesales import UNPARTNERED
+from syncd.engine.rules.words import WORDS
 
 # Not a rule but enforcement (``syncd.engine.enforcement``): a violation's Task goes to
 # the rep's manager while that manager is active, else to channel operations.
@@ -53,6 +54,7 @@ FAMILIES: tuple[Family, ...] = (
     CUSTOM,
     ENFORCEMENT_DATE,
     REMEDY,
+    WORDS,
     ESCALATION,
     AUDIT,
 )

@@ -21,7 +21,12 @@ from syncd.engine.rules.registration import (
 )
 from syncd.engine.rules.state import Deal
 from syncd.engine.rules.telesales import LeadSources
-from syncd.engine.rules.text import reason_text
+from syncd.engine.rules.text import Plan, plan, planned_text, reason_text
+from syncd.engine.rules.words import BY_DEAL, WORDED
+
+Reasons = tuple[tuple[str, ...], str]  # the interned reasons tuple and its text
+# A reasons tuple's shared pair, its Plan, and protected partner -> the pair naming it.
+Texts = tuple[Reasons, Plan | None, dict[str | None, Reasons]]
 
 
 class Context:
@@ -52,8 +57,10 @@ class Context:
         # the account reads them).
         self.known: dict[str, tuple[AccountFacts, LeadRules]] = {}
         self._interned: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._texts: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
+        self._texts: dict[tuple[str, ...], Texts] = {}
         self._violations: dict[tuple[str, str | None, str | None], Violation] = {}
+        # (code, protected partner) -> its words (rules.words): names, once each.
+        self.words: dict[tuple[str, str], str] = {}
         self.deal = Deal()  # the working state of the deal being decided (rules.state)
         self.registrations: dict[str, RegState] = {}
         self.losses: dict[str, ConflictLoss] = {}
@@ -92,17 +99,32 @@ class Context:
         key = tuple(reasons)
         return self._interned.setdefault(key, key)
 
-    def reasons(self, reasons: list[str], detail: str = "") -> tuple[tuple[str, ...], str]:
-        """The shared reasons tuple and its reason_text (cached when there is no detail)."""
+    def reasons(
+        self, reasons: list[str], detail: str = "", d: Deal | None = None
+    ) -> tuple[tuple[str, ...], str]:
+        """The shared reasons tuple and its reason_text: one cached string per reasons
+        tuple, unless a rule found a detail or a code names ``d``'s partners and dates."""
         key = tuple(reasons)
-        if detail:
-            interned = self._interned.setdefault(key, key)
-            return interned, reason_text(interned, detail)
         found = self._texts.get(key)
         if found is None:
             interned = self._interned.setdefault(key, key)
-            found = self._texts[key] = (interned, reason_text(interned))
-        return found
+            shared = (interned, reason_text(interned))
+            found = self._texts[key] = (shared, plan(interned, WORDED, BY_DEAL), {})
+        shared, planned, by_partner = found
+        if planned is not None and d is not None:
+            if detail or planned.by_deal:
+                worded = planned_text(planned, detail, self, d)
+                if worded is not None:
+                    return shared[0], worded
+            else:  # it names the protected partner alone: one text per partner
+                pair = by_partner.get(d.protected)
+                if pair is None:
+                    text = planned_text(planned, "", self, d) or shared[1]
+                    pair = by_partner[d.protected] = (shared[0], text)
+                return pair
+        if detail:
+            return shared[0], reason_text(shared[0], detail)
+        return shared  # the one cached pair: no tuple built per deal
 
     def violation(self, code: str, owner: str | None, partner: str | None) -> Violation:
         cache_key = (code, owner, partner)

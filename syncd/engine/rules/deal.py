@@ -151,7 +151,7 @@ def _conclude(ctx: Context, d: Deal) -> OpportunityDecision:
     if facts.incumbent_problem:
         reasons.append(codes.INCUMBENT_NOT_A_PARTNER)
         d.details += (facts.incumbent_problem,)
-    interned, text = ctx.reasons(reasons, "; ".join(d.details) if d.details else "")
+    interned, text = ctx.reasons(reasons, "; ".join(d.details) if d.details else "", d)
     # In field order, not by keyword: once per deal, and matching 13 keywords costs ~4 %.
     return new_decision(
         d.key,

@@ -9,6 +9,7 @@ naming the winner.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, NamedTuple
@@ -17,6 +18,7 @@ from syncd.engine.domain import Account, Opportunity
 from syncd.engine.inputs import CONFLICT_GROUP, OPPORTUNITY, REGISTERED_PARTNER, family
 from syncd.engine.rules import codes
 from syncd.engine.rules.partners import partner_problem
+from syncd.engine.rules.text import squeeze
 
 if TYPE_CHECKING:
     from syncd.engine.rules.context import Context
@@ -39,7 +41,8 @@ class RegState(NamedTuple):
     state: str  # VALID | EXPIRED | DEFECT
     partner_id: str | None
     approved_on: date | None
-    detail: str = ""
+    detail: str = ""  # valid / expired: the registration in words, naming the partner
+    until: date | None = None  # the last day it protects
 
 
 class ConflictLoss(NamedTuple):
@@ -68,9 +71,20 @@ def registration_state(
         if approved_on is None:
             return RegState(DEFECT, partner, None, "approved registration has no approval date")
         expires_on = approved_on + timedelta(days=valid_days)
+    # ``detail`` is what the reason says (rules.words), built once per registration here
+    # from names and dates formatted once each (a registration in six names a date).
+    name = _one_line(accounts[partner].name or partner)
+    approved = f", approved {_day(approved_on)}" if approved_on is not None else ""
     if expires_on < today:
-        return RegState(EXPIRED, partner, approved_on, f"expired {expires_on.isoformat()}")
-    return RegState(VALID, partner, approved_on, f"valid until {expires_on.isoformat()}")
+        words = f"registration by {name}{approved}, expired after {_day(expires_on)}"
+        words += ": it protects no one"
+        return RegState(EXPIRED, partner, approved_on, words, expires_on)
+    words = f"registered by {name}{approved}, valid through {_day(expires_on)}"
+    return RegState(VALID, partner, approved_on, words, expires_on)
+
+
+_day = functools.lru_cache(maxsize=4096)(date.isoformat)
+_one_line = functools.lru_cache(maxsize=16384)(squeeze)
 
 
 ConflictKey = str | tuple[str | None, str | int | None] | None
@@ -113,11 +127,12 @@ def registration_review(ctx: Context, d: Deal) -> None:
             d.note("registration_conflict", False, "no approved registration")
         return
     loss = ctx.losses.get(d.key)
-    if loss is not None:
+    if loss is None:
+        d.note("registration_conflict", False, "no conflict")
+    else:  # the reason names the winner in words (rules.words)
         d.review += (codes.DEAL_REG_CONFLICT,)
-        won = loss.winner_opportunity_id
-        d.details += (f"partner {loss.winner_partner_id} registered deal {won} first",)
-    d.note("registration_conflict", loss is not None, d.details[-1] if loss else "no conflict")
+        won = f"partner {loss.winner_partner_id} registered deal {loss.winner_opportunity_id} first"
+        d.note("registration_conflict", True, won)
     if reg.state == DEFECT:
         d.review += (codes.DATA_DEFECT,)
         d.details += (reg.detail,)
