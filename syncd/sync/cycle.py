@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -177,7 +178,7 @@ class Cycle:
     def _decide(self, run: CycleRun, work: Work) -> Decided:
         snapshot = work.state.snapshot
         decisions = evaluate(snapshot, self.policy, run.now, scope=work.scope)
-        stored = self.store.ledger()
+        stored = self.reading.ledger(run, work, self.rules)
         history, adopted = adopt(stored, org_tasks(work.tasks, self.mapping), snapshot, run.now)
         if adopted:
             log.info("enforcement.adopted", tasks=len(adopted))
@@ -443,13 +444,7 @@ def _with_written(
     written: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for write, values in landed:
         written.setdefault(write.sobject, []).append((write.record_id, values))
-    return MirrorChange(
-        promote=change.promote,
-        merge_stage=change.merge_stage,
-        upserts=change.upserts,
-        deletes=change.deletes,
-        written=written,
-    )
+    return replace(change, written=written)
 
 
 def _delta(after: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:
