@@ -15,9 +15,10 @@ syncd runs, as a daemon would, a full cycle and the echo of its writes; then:
    `syncd sync --once` runs) with nothing changed in the org;
 3. fresh, 100 changes: 100 more deals are edited, and a new process runs one cycle.
 
-Each fresh cycle runs in a child process of its own, so its peak RSS is its own; its wall
-time is measured from before the process starts (imports and start-up included) until it
-has reported. Incremental cycles run with no overlap window, as in the cycle benchmark.
+Each fresh cycle runs in a child process of its own, so its peak RSS is its own (VmHWM,
+which exec resets; ru_maxrss would count the parent's pages the child had before exec);
+its wall time is measured from before the process starts (imports and start-up included)
+until it has reported. Incremental cycles run with no overlap window, as in the cycle benchmark.
 Prints one markdown table row per measurement.
 """
 
@@ -136,9 +137,20 @@ def _fresh_child(settings: dict[str, Any], state_dir: Path, pipe: Connection) ->
             "read": sum(report.read.values()),
             "written": report.written,
             "cpu": usage.ru_utime + usage.ru_stime,
-            "rss_mb": peak_rss_mb(),
+            "rss_mb": own_peak_rss_mb(),
         }
     )
+
+
+def own_peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program: VmHWM, reset by exec. (A
+    spawned child's ru_maxrss also counts the parent's pages it had before exec.)"""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:  # not Linux: the best there is
+        return peak_rss_mb()
+    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    return kib / 1024
 
 
 def fresh(org: RemoteOrg, state_dir: Path, run: str) -> Row:

@@ -6,7 +6,8 @@ re-linked under a named account, partners put on and taken off, owners changed, 
 partners registering the same account's deals (a conflict) — and one more cycle: in the
 daemon, or in a new process over the same store (which loads from the mirror just the
 records the cascade reaches, through the store's links). Same writes, same calls, same
-Tasks. And on a new day a registration that expired is found by a fresh process too.
+Tasks. On a new day a registration that expired is found by a fresh process too; and a
+store migrated from before the links table fills it in its next cycle.
 """
 
 from __future__ import annotations
@@ -19,13 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, select, update
+from structlog.testing import capture_logs
 
+from syncd.engine.cascade import records_by_kind
+from syncd.engine.links import link_rows
 from syncd.salesforce import OrgClient
 from syncd.sandbox import SandboxOrg, SandboxServer, serve_sandbox
 from syncd.sandbox.dataset import synthetic_dataset
 from syncd.service.runtime import Runtime, open_runtime
 from syncd.settings import load_settings
+from syncd.store.store import Store
+from syncd.store.tables import cycle_state, mirror_links
 from syncd.sync.cycle import Cycle, CycleOptions, CycleReport
+from syncd.sync.orgstate import OrgState
 from tests.integration.conftest import NO_WAIT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -166,3 +174,53 @@ def test_a_registration_expiring_overnight_is_found_by_a_fresh_process(
     daemon, fresh = runs
     assert fresh == daemon
     assert "expired" in _reasons(daemon)
+
+
+def _toggle_partners(org: SandboxOrg, n: int) -> None:
+    partner = next(a["Id"] for a in org.records("Account") if a["IsPartner"])
+    for deal in _open_deals(org)[:n]:
+        org.update("Opportunity", deal["Id"],
+                   {"RoE_Partner__c": None if deal["RoE_Partner__c"] else partner})  # fmt: skip
+
+
+def _stored_links(store: Store) -> set[tuple[str, str, str]]:
+    with store.begin() as conn:
+        rows = conn.execute(select(mirror_links.c.link, mirror_links.c.source,
+                                   mirror_links.c.target))  # fmt: skip
+        return {(link, source, target) for link, source, target in rows}
+
+
+def test_a_store_without_complete_links_fills_them_then_loads_as_needed(
+    cert_dir: Path, tmp_path: Path
+) -> None:
+    """A store migrated from before the links table: its next cycle loads the whole mirror
+    and saves every record's links; the one after loads only what it needs."""
+    org = SandboxOrg()
+    org.load(synthetic_dataset(300, seed=11, today=TODAY))
+    loaded = []
+    with serve_sandbox(org, cert_dir=cert_dir) as server:
+        runtime = _runtime(server, tmp_path)
+        try:
+            daemon = _cycle(runtime, NOW)
+            daemon.run()
+            time.sleep(1.1)
+            daemon.run()
+            with runtime.store.begin() as conn:  # as migration 0006 leaves a store
+                conn.execute(delete(mirror_links))
+                conn.execute(update(cycle_state).values(links_complete=False))
+        finally:
+            runtime.close()
+        for _ in range(2):  # two fresh processes, each after a few edits
+            _toggle_partners(org, 3)
+            time.sleep(1.1)
+            runtime = _runtime(server, tmp_path)
+            try:
+                with capture_logs() as logs:
+                    _cycle(runtime, NOW).run()
+                loaded += [e["loaded"] for e in logs if e["event"] == "cycle.org_state"]
+                whole = OrgState.from_store(runtime.store, runtime.mapping).snapshot
+                assert _stored_links(runtime.store) == set(link_rows(records_by_kind(whole)))
+                assert runtime.store.cycle_state().links_complete
+            finally:
+                runtime.close()
+    assert loaded == ["the whole mirror", "as needed"]
