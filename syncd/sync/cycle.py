@@ -10,9 +10,10 @@ from the previous state: nothing lost, nothing written twice.
 A cycle is *full* (read everything) the first time, when forced (nightly reconcile,
 ``--full``, a whole-org resync), after a mapping change or a dry run; otherwise it is
 *incremental*: one composite call reads what changed since the watermarks, the org
-state (in memory, or rebuilt from the mirror) moves on, and only what the changes
-cascade to is re-decided (``syncd.engine.cascade``). A rules change or a new day (time
-decides registrations and enforcement dates) re-decides everything, from memory.
+state (in memory, or loaded from the mirror: just what the changes reach) moves on, and
+only what the changes cascade to is re-decided (``syncd.engine.cascade``). A rules
+change or a new day (time decides registrations and enforcement dates) re-decides
+everything, from memory (a fresh process loads the whole mirror for it).
 """
 
 from __future__ import annotations

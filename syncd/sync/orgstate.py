@@ -1,9 +1,12 @@
 """The org as syncd last saw it, and how a change read moves it on.
 
 An ``OrgState`` is the domain snapshot plus the values each record holds in the fields
-syncd writes. The daemon keeps it in memory between cycles; a new process rebuilds it
-from the store's mirror. Applying a change read gives the next state, the ids whose
-rule-relevant values really changed (what cascades), and the mirror rows to save.
+syncd writes. The daemon keeps it in memory between cycles (with the links between its
+records, ``links``); a new process rebuilds it from the store's mirror, or holds just the
+records a cycle asks for (a partial state, ``syncd.sync.partial``). Applying a change
+read moves the state on in place — through a journal, so the state as it was stays
+visible and a cycle that does not commit is undone — and gives the ids whose
+rule-relevant values really changed (what cascades) and the mirror rows to save.
 
 Echo suppression lives here: syncd's own writes come back in the next change read with a
 new SystemModstamp, but their rule inputs are what they were, so they change nothing —
