@@ -16,12 +16,12 @@ scope and keeping every other decision gives exactly what a full evaluation give
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from syncd.engine.domain import Snapshot
-from syncd.engine.inputs import ACCOUNT, HOPS, OPPORTUNITY, USER, Hop, Record, getter
+from syncd.engine.inputs import ACCOUNT, OPPORTUNITY, USER, Hop, Record
+from syncd.engine.links import AnyOf, LinkIndex, Links
 from syncd.engine.rules.catalog import decision_paths
 
 
@@ -44,10 +44,15 @@ class Changes:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """The accounts and deals to re-evaluate (only ones present after the changes)."""
+    """The accounts and deals to re-evaluate (only ones present after the changes).
+
+    ``reads``: the records deciding them reads (their neighbourhood), when known; a
+    scoped evaluation then looks at nothing else (None: the whole snapshot).
+    """
 
     accounts: frozenset[str]
     opportunities: frozenset[str]
+    reads: Snapshot | None = None
 
     @property
     def empty(self) -> bool:
@@ -62,64 +67,66 @@ def everything(snapshot: Snapshot) -> Scope:
     return Scope(frozenset(snapshot.accounts), frozenset(snapshot.opportunities))
 
 
-def _records(snapshot: Snapshot) -> dict[str, Mapping[str, Record]]:
+def records_by_kind(snapshot: Snapshot) -> dict[str, Mapping[str, Record]]:
     return {OPPORTUNITY: snapshot.opportunities, ACCOUNT: snapshot.accounts, USER: snapshot.users}
 
 
-# The hops any decision follows (enforcement-only ones, like the rep's manager, re-decide
-# nothing), and per kind of record the declared paths that end at one.
+# Per kind of record, the declared paths of decisions that end at one.
 _PATHS = decision_paths()
-_HOPS = tuple(h for h in HOPS if any(h in path for _, path in _PATHS))
 _ENDING_AT = {
     kind: [(root, path) for root, path in _PATHS if (path[-1].target if path else root) == kind]
     for kind in (OPPORTUNITY, ACCOUNT, USER)
 }
 
 
-class _Index:
-    """For each hop, the records linking to each key (linear in the records given)."""
+def affected(
+    before: Snapshot, after: Snapshot, changes: Changes, links: Links | None = None
+) -> Scope:
+    """The accounts and deals whose decisions may differ because of ``changes``.
 
-    def __init__(self, records: Mapping[str, Iterable[tuple[str, Record]]]) -> None:
-        self.sources: dict[Hop, dict[str, list[str]]] = {h: defaultdict(list) for h in _HOPS}
-        for kind, items in records.items():
-            links = [(getter(h.attr), self.sources[h]) for h in _HOPS if h.source == kind]
-            if not links:
-                continue
-            for key, record in items:
-                for get, index in links:
-                    target = get(record)
-                    if target.__class__ is str and target:
-                        index[target].append(key)  # type: ignore[index]
+    ``links``: the links of every record, as they are after the changes or as they were
+    before them (a daemon's index kept up to date, a store's table); None indexes
+    ``after`` here. Either way the changed records' links count both as they were and
+    as they are, so only they need to be in ``before`` and ``after``.
+    """
+    return within(after, reach(before, after, changes, links))
 
 
-def affected(before: Snapshot, after: Snapshot, changes: Changes) -> Scope:
-    """The accounts and deals whose decisions may differ because of ``changes``."""
-    if changes.empty:
-        return Scope(frozenset(), frozenset())
-    changed = {OPPORTUNITY: changes.opportunities, ACCOUNT: changes.accounts, USER: changes.users}
-    old, new = _records(before), _records(after)
-    now = _Index({kind: records.items() for kind, records in new.items()})
-    # Links as they were: only changed records can have had other links than they have now.
-    was = _Index(
-        {kind: [(k, old[kind][k]) for k in ids if k in old[kind]] for kind, ids in changed.items()}
-    )
-    walk = _Walk((now, was), (old, new))
+def reach(
+    before: Snapshot, after: Snapshot, changes: Changes, links: Links | None = None
+) -> dict[str, set[str]]:
+    """Kind -> the Ids ``changes`` reach, some maybe gone (``affected`` keeps the others)."""
     scope: dict[str, set[str]] = {OPPORTUNITY: set(), ACCOUNT: set()}
+    if changes.empty:
+        return scope
+    changed = {OPPORTUNITY: changes.opportunities, ACCOUNT: changes.accounts, USER: changes.users}
+    old, new = records_by_kind(before), records_by_kind(after)
+    was, now = (
+        LinkIndex({kind: _only(records[kind], ids) for kind, ids in changed.items()})
+        for records in (old, new)
+    )
+    walk = _Walk((LinkIndex(new) if links is None else links, was, now))
     for kind, ids in changed.items():
         for root, path in _ENDING_AT[kind] if ids else ():
             scope[root] |= walk.back(path, set(ids))
+    return scope
+
+
+def within(snapshot: Snapshot, reached: Mapping[str, set[str]]) -> Scope:
+    """The reached accounts and deals that ``snapshot`` holds."""
     return Scope(
-        frozenset(a for a in scope[ACCOUNT] if a in after.accounts),
-        frozenset(d for d in scope[OPPORTUNITY] if d in after.opportunities),
+        frozenset(a for a in reached[ACCOUNT] if a in snapshot.accounts),
+        frozenset(d for d in reached[OPPORTUNITY] if d in snapshot.opportunities),
     )
 
 
+def _only(records: Mapping[str, Record], ids: Iterable[str]) -> dict[str, Record]:
+    return {k: records[k] for k in ids if k in records}
+
+
 class _Walk:
-    def __init__(
-        self, indexes: tuple[_Index, ...], snapshots: tuple[dict[str, Mapping[str, Record]], ...]
-    ) -> None:
-        self.indexes = indexes
-        self.snapshots = snapshots
+    def __init__(self, links: tuple[Links, ...]) -> None:
+        self.links = AnyOf(*links)
 
     def back(self, path: tuple[Hop, ...], found: set[str]) -> set[str]:
         """The records whose ``path`` reaches any of ``found``."""
@@ -133,22 +140,13 @@ class _Walk:
         found: set[str] = set()
         frontier = targets
         while frontier:
-            keys = self._keys(hop, frontier) if hop.shared else frontier
-            step = {s for i in self.indexes for k in keys for s in i.sources[hop].get(k, ())}
+            # A shared hop reaches the records holding the values its targets hold (the
+            # deals on the same account), before and after.
+            keys = self.links.targets(hop, frontier) if hop.shared else frontier
+            step = self.links.sources(hop, keys)
             frontier = step - found if hop.transitive else set()
             found |= step
         return found
-
-    def _keys(self, hop: Hop, targets: set[str]) -> set[str]:
-        """The values shared targets hold, before and after (a deal's account, both)."""
-        keys = set()
-        for records in self.snapshots:
-            for target in targets:
-                record = records[hop.target].get(target)
-                key = hop.key(record) if record is not None else None
-                if key is not None:
-                    keys.add(key)
-        return keys
 
 
 def changed_ids(before: Mapping[str, object], after: Mapping[str, object]) -> frozenset[str]:

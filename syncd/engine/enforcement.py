@@ -346,6 +346,27 @@ def reconcile(
     return Enforcement(tuple(opened), tuple(closed), tuple(seen), holds)
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerNeeds:
+    """What ``reconcile`` reads of the ledger for a scope: every entry of its deals (their
+    open entries, their last occurrence, a sticky hold ever), and the entries of their
+    reps first seen since ``since`` (the escalation window: the level a rep reached)."""
+
+    deals: frozenset[str]
+    reps: frozenset[str]
+    since: datetime
+
+
+def ledger_needs(
+    deals: Collection[str], snapshot: Snapshot, rules: EnforcementRules, now: datetime
+) -> LedgerNeeds:
+    """What reconciling ``deals`` (decided, or gone) reads of the ledger."""
+    found = snapshot.opportunities
+    reps = {found[d].owner_id for d in deals if d in found}
+    since = now - timedelta(days=rules.window_days)
+    return LedgerNeeds(frozenset(deals), frozenset(r for r in reps if r), since)
+
+
 def _standing(
     decisions: Decisions,
 ) -> Iterable[tuple[tuple[str, str], tuple[Violation | None, OpportunityDecision]]]:

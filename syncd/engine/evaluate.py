@@ -48,7 +48,8 @@ def evaluate(
     """Decide every account and opportunity of the snapshot, or only those in ``scope``.
 
     A scoped evaluation still sees the whole snapshot (parents, owners, registrations on
-    other deals); it just decides fewer records. ``syncd.engine.cascade`` says which.
+    other deals) — or, when the scope knows them, just the records its decisions read
+    (``Scope.reads``); it decides fewer records. ``syncd.engine.cascade`` says which.
     """
     with _gc_paused():
         return _evaluate(snapshot, policy, now, trace, scope)
@@ -74,6 +75,8 @@ def _gc_paused() -> Iterator[None]:
 def _evaluate(
     snapshot: Snapshot, policy: Policy, now: datetime, trace: bool, scope: Scope | None
 ) -> Decisions:
+    if scope is not None and scope.reads is not None:
+        snapshot = scope.reads  # registrations, conflicts and facts of these records only
     ctx = Context(snapshot, policy, now)
     errors: dict[str, str] = {}
     accounts: dict[str, AccountDecision] = {}

@@ -53,6 +53,17 @@ class MirrorChange:
     upserts: Mapping[str, Sequence[Record]] = field(default_factory=lambda: _EMPTY)
     deletes: Mapping[str, Sequence[str]] = field(default_factory=lambda: _EMPTY)
     written: Mapping[str, Sequence[tuple[str, Record]]] = field(default_factory=lambda: _EMPTY)
+    links: LinkChange | None = None  # None: the links table is no longer complete
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChange:
+    """How the links table moves (``syncd.engine.links``): the links of ``sources`` are
+    replaced by ``rows`` (link, source, target); ``complete``: every row, replacing all."""
+
+    complete: bool = False
+    sources: Sequence[str] = ()
+    rows: Iterable[tuple[str, str, str]] = ()
 
 
 @dataclass(frozen=True, slots=True)

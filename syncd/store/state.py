@@ -32,6 +32,7 @@ class CycleState:
     # Records whose write or Task failed: the next incremental cycle decides them again.
     retry_ids: frozenset[str] = frozenset()
     state_run: str | None = None  # the run whose org state the mirror holds
+    links_complete: bool = False  # the store's links table holds every mirrored record's
 
     @property
     def empty(self) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -37,6 +37,7 @@ from syncd.errors import ConfigError
 from syncd.notify import outbox
 from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
 from syncd.store.history import save_history
+from syncd.store.links import clear_links, save_links
 from syncd.store.schema import upgrade
 from syncd.store.state import CycleState
 from syncd.store.tables import (
@@ -246,6 +247,27 @@ class Store:
                 found.extend(_entry(row._mapping) for row in conn.execute(chunk))
             return found
 
+    def ledger_about(
+        self, deals: Iterable[str], reps: Iterable[str], since: datetime, keys: Iterable[str]
+    ) -> list[LedgerEntry]:
+        """The entries of ``deals``, those of ``reps`` first seen since ``since``, and those
+        keyed ``keys`` — in ledger order, each once (what reconciling a scope reads)."""
+        c = ledger.c
+        found: dict[str, LedgerEntry] = {}
+        with self.begin() as conn:
+            for column, values, extra in (
+                (c.opportunity_id, deals, None),
+                (c.rep_id, reps, c.first_seen >= since),
+                (c.key, keys, None),
+            ):
+                wanted = sorted(set(values))
+                for start in range(0, len(wanted), BATCH):
+                    query = select(ledger).where(column.in_(wanted[start : start + BATCH]))
+                    if extra is not None:
+                        query = query.where(extra)
+                    found.update((e.key, e) for e in map(_entry, _mappings(conn, query)))
+        return sorted(found.values(), key=lambda e: (e.first_seen, e.key))
+
     # -- mirror -------------------------------------------------------------------------
 
     def replace_mirror(self, records: Mapping[str, Iterable[Mapping[str, Any]]]) -> None:
@@ -254,6 +276,8 @@ class Store:
             for sobject, rows in records.items():
                 conn.execute(delete(mirror).where(mirror.c.sobject == sobject))
                 _insert_rows(conn, mirror, sobject, rows)
+            clear_links(conn)  # whose links these are, the next whole-org cycle says
+            conn.execute(update(cycle_state).values(links_complete=False))
 
     def clear_mirror_stage(self) -> None:
         with self.begin() as conn:
@@ -279,6 +303,12 @@ class Store:
                 mirror_written.c.sobject == sobject
             )
             return {rid: json.loads(data) for rid, data in conn.execute(query)}
+
+    def mirror_holds(self, sobjects: Iterable[str]) -> bool:
+        """Whether any record of these objects is mirrored (without counting them)."""
+        query = select(mirror.c.id).where(mirror.c.sobject.in_(list(sobjects))).limit(1)
+        with self.begin() as conn:
+            return conn.execute(query).first() is not None
 
     def mirror_counts(self) -> dict[str, int]:
         """Records mirrored per object (how big the org was at the last cycle)."""
@@ -347,7 +377,7 @@ class Store:
             if commit.mirror is not None:
                 _move_mirror(conn, commit.mirror)
             if commit.state is not None:
-                _write_state(conn, commit.state, commit.run.finished_at)
+                _write_state(conn, _links_known(commit), commit.run.finished_at)
             if commit.resyncs_done:
                 conn.execute(
                     update(resyncs)
@@ -365,6 +395,16 @@ class Store:
 def _finish_run(conn: Connection, finish: RunFinish) -> None:
     values = {f.name: getattr(finish, f.name) for f in fields(finish) if f.name != "run_id"}
     conn.execute(update(runs).where(runs.c.run_id == finish.run_id).values(**values))
+
+
+def _links_known(commit: CycleCommit) -> CycleState:
+    """The state to write, saying whether the links table now holds every record's."""
+    assert commit.state is not None
+    links = commit.mirror.links if commit.mirror is not None else None
+    if commit.mirror is None:  # the mirror did not move: nor did its links
+        return commit.state
+    complete = links is not None and (links.complete or commit.state.links_complete)
+    return replace(commit.state, links_complete=complete)
 
 
 def _read_state(conn: Connection) -> CycleState:
@@ -385,6 +425,7 @@ def _read_state(conn: Connection) -> CycleState:
         evaluated_on=_day(row.evaluated_on),
         retry_ids=frozenset(json.loads(row.retry_ids or "[]")),
         state_run=row.state_run,
+        links_complete=bool(row.links_complete),
     )
 
 
@@ -398,6 +439,7 @@ def _write_state(conn: Connection, state: CycleState, at: datetime) -> None:
         "evaluated_on": state.evaluated_on,
         "retry_ids": json.dumps(sorted(state.retry_ids)),
         "state_run": state.state_run,
+        "links_complete": state.links_complete,
         "updated_at": at,
     }
     conn.execute(delete(cycle_state))
@@ -421,6 +463,10 @@ def _save_ledger(conn: Connection, entries: Sequence[LedgerEntry]) -> None:
 
 
 def _move_mirror(conn: Connection, change: MirrorChange) -> None:
+    if change.links is None:
+        clear_links(conn)
+    else:
+        save_links(conn, change.links)
     if change.promote:
         names = list(change.promote)
         conn.execute(delete(mirror).where(mirror.c.sobject.in_(names)))
@@ -468,6 +514,10 @@ def _delete_ids(conn: Connection, table: Table, sobject: str, ids: list[str]) ->
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         conn.execute(delete(table).where(table.c.sobject == sobject, table.c.id.in_(chunk)))
+
+
+def _mappings(conn: Connection, query: Any) -> Iterator[Any]:
+    return (row._mapping for row in conn.execute(query))
 
 
 def _row(entry: LedgerEntry) -> dict[str, Any]:

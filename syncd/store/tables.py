@@ -106,6 +106,19 @@ mirror_written = Table(
     Column("data", Text, nullable=False),  # JSON of the written field values
 )
 
+# The links between mirrored records that decisions follow (``syncd.engine.links``): the
+# deal's account, owner, partner, registered partner; the account's parent, incumbent;
+# the portal user's company. A fresh process finds what a change cascades to here, and
+# loads just that from the mirror. Complete when cycle_state.links_complete says so.
+mirror_links = Table(
+    "mirror_links",
+    metadata,
+    Column("link", String(40), primary_key=True),  # syncd.engine.links.NAMES
+    Column("source", String(18), primary_key=True),
+    Column("target", String(18), nullable=False),
+    Index("ix_mirror_links_target", "link", "target"),
+)
+
 resyncs = Table(
     "resync_requests",
     metadata,
@@ -131,6 +144,8 @@ cycle_state = Table(
     Column("retry_ids", Text, nullable=False, default="[]"),  # JSON list of Ids
     Column("state_run", String(36)),
     Column("updated_at", DateTime(timezone=True)),
+    # mirror_links holds every mirrored record's links (not yet in a store migrated to 0006).
+    Column("links_complete", Boolean, nullable=False, default=False),
 )
 
 # Notifications waiting to go out, and those sent (syncd.notify): one row per occurrence,

@@ -10,9 +10,10 @@ from the previous state: nothing lost, nothing written twice.
 A cycle is *full* (read everything) the first time, when forced (nightly reconcile,
 ``--full``, a whole-org resync), after a mapping change or a dry run; otherwise it is
 *incremental*: one composite call reads what changed since the watermarks, the org
-state (in memory, or rebuilt from the mirror) moves on, and only what the changes
-cascade to is re-decided (``syncd.engine.cascade``). A rules change or a new day (time
-decides registrations and enforcement dates) re-decides everything, from memory.
+state (in memory, or loaded from the mirror: just what the changes reach) moves on, and
+only what the changes cascade to is re-decided (``syncd.engine.cascade``). A rules
+change or a new day (time decides registrations and enforcement dates) re-decides
+everything, from memory (a fresh process loads the whole mirror for it).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -179,7 +181,7 @@ class Cycle:
         snapshot = work.state.snapshot
         decisions = evaluate(snapshot, self.policy, run.now, scope=work.scope)
         _log_engine_errors(decisions)
-        stored = self.store.ledger()
+        stored = self.reading.ledger(run, work, self.rules)
         history, adopted = adopt(stored, org_tasks(work.tasks, self.mapping), snapshot, run.now)
         if adopted:
             log.info("enforcement.adopted", tasks=len(adopted))
@@ -454,13 +456,7 @@ def _with_written(
     written: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for write, values in landed:
         written.setdefault(write.sobject, []).append((write.record_id, values))
-    return MirrorChange(
-        promote=change.promote,
-        merge_stage=change.merge_stage,
-        upserts=change.upserts,
-        deletes=change.deletes,
-        written=written,
-    )
+    return replace(change, written=written)
 
 
 def _delta(after: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:

@@ -1,18 +1,25 @@
 """How a cycle reads: which kind of cycle it is, the org read whole or by its changes.
 
 ``Reading`` keeps the org as the last committed cycle left it between a daemon's cycles,
-trusted only while the store says that cycle is still the last one; a fresh process
-rebuilds it from the store's mirror. A full read streams the org into the mirror's
-staging; a change read moves the known org on and works out what the changes cascade to.
+trusted only while the store says that cycle is still the last one. A fresh process
+whose cycle is incremental loads from the store's mirror just what the cycle needs
+(``syncd.sync.partial``: the records read, what they cascade to, what deciding that
+reads); one that decides everything (a new day, new rules) rebuilds the whole org. A
+full read streams the org into the mirror's staging; a change read moves the known org
+on and works out what the changes cascade to, and the records deciding that reads.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import structlog
 
-from syncd.engine.cascade import Changes, Scope, affected, everything
+from syncd.engine.cascade import Changes, Scope, everything, reach, within
+from syncd.engine.enforcement import EnforcementRules, LedgerEntry, ledger_needs, parse_key
+from syncd.engine.inputs import ACCOUNT, OPPORTUNITY
 from syncd.engine.policy import Policy
 from syncd.salesforce import OrgClient
 from syncd.store.commit import MirrorChange
@@ -22,7 +29,8 @@ from syncd.sync import children
 from syncd.sync.fingerprint import mapping_fingerprint, rules_fingerprint
 from syncd.sync.mapping import FieldMapping
 from syncd.sync.options import CycleOptions
-from syncd.sync.orgstate import OrgState
+from syncd.sync.orgstate import Applied, OrgState
+from syncd.sync.partial import MirrorLoader, all_links, known_links, link_change, neighbourhood
 from syncd.sync.reader import (
     ProgressSink,
     ReadOptions,
@@ -31,6 +39,7 @@ from syncd.sync.reader import (
     read_org,
     watched_objects,
 )
+from syncd.sync.tasks import org_tasks
 from syncd.sync.work import COMMITTED, NOT_WRITING, CycleRun, Work
 
 log = structlog.get_logger("syncd.cycle")
@@ -46,13 +55,21 @@ class Reading:
     progress: ProgressSink
     _state: OrgState | None = field(default=None, init=False, repr=False)
     _state_run: str | None = field(default=None, init=False, repr=False)
+    # Puts ``_state`` back as the last commit left it: a change read edits it in place.
+    _undo: Callable[[], None] | None = field(default=None, init=False, repr=False)
 
     def read(self, run: CycleRun) -> Work:
+        if self._undo is not None:  # the last cycle read changes but did not commit
+            self._undo()
+            self._undo = None
         return self._read_all(run) if run.why_full else self._read_changes(run)
 
     def remember(self, state: OrgState, run_id: str) -> None:
-        """The org as a committed cycle left it (its writes recorded in it)."""
-        self._state, self._state_run = state, run_id
+        """The org as a committed cycle left it (its writes recorded in it); a partial
+        state is not kept (the next cycle loads what it needs)."""
+        self._undo = None
+        whole = state.loader is None
+        self._state, self._state_run = (state, run_id) if whole else (None, None)
 
     def why_full(
         self, state: CycleState, dry_run: bool, full: bool, resyncs: list[ResyncRequest]
@@ -67,7 +84,7 @@ class Reading:
             return "first cycle"
         if state.mapping_fingerprint != mapping_fingerprint(self.mapping):
             return "field mapping changed"
-        if self._known_state(state).empty:
+        if not self._mirrored(state):
             return "no mirror of the org"
         return None
 
@@ -97,6 +114,24 @@ class Reading:
             self._state_run = state.state_run
         return self._state
 
+    def _mirrored(self, state: CycleState) -> bool:
+        if self._state is not None and self._state_run == state.state_run:
+            return not self._state.empty
+        sobjects = (self.mapping.account.sobject, self.mapping.opportunity.sobject)
+        return self.store.mirror_holds(sobjects)
+
+    def _starting_state(self, run: CycleRun) -> OrgState:
+        """The org as the last commit left it: in memory; else the whole mirror when every
+        record is decided again (or the store's links are not complete yet); else just
+        what this cycle asks for, loaded from the mirror as it asks."""
+        if self._state is not None and self._state_run == run.state.state_run:
+            return self._state
+        if self._re_evaluate_all(run) or not run.state.links_complete:
+            log.info("cycle.org_state", loaded="the whole mirror")
+            return self._known_state(run.state)
+        log.info("cycle.org_state", loaded="as needed")
+        return MirrorLoader(self.store, self.mapping).state
+
     # -- the cycle --------------------------------------------------------------------------
 
     def _read_all(self, run: CycleRun) -> Work:
@@ -125,14 +160,16 @@ class Reading:
             scope=None,
             gone=gone,
             tasks=pulled.tasks,
-            mirror=MirrorChange(promote=staged),
+            mirror=MirrorChange(promote=staged, links=all_links(pulled.snapshot)),
             before=self._state if self._state_run == run.state.state_run else None,
         )
 
     def _read_changes(self, run: CycleRun) -> Work:
-        before = self._known_state(run.state)
+        before = self._starting_state(run)
         self.store.clear_mirror_stage()
         applier = before.applier(self.mapping, stage=self.store.stage_mirror)
+        if before is self._state:
+            self._undo = applier.undo
         changes = read_changes(
             self.client,
             self.mapping,
@@ -142,8 +179,7 @@ class Reading:
             tasks=run.tasks,
         )
         applied = applier.finish(changes.related)
-        after = applied.state
-        scope = self._scope(run, before, after, applied.changes, applied.replan)
+        scope = self._scope(run, applied, changes.tasks)
         if applied.changes.total or applied.replan:
             log.info(
                 "cycle.changes",
@@ -154,7 +190,7 @@ class Reading:
                 scope=scope.total,
             )
         return Work(
-            state=after,
+            state=applied.state,
             read=changes.read,
             watermarks=changes.watermarks,
             scope=scope,
@@ -162,41 +198,55 @@ class Reading:
             tasks=changes.tasks,
             changed=applied.changes.total,
             mirror=MirrorChange(
-                merge_stage=True, upserts=applied.mirror_upserts, deletes=applied.mirror_deletes
+                merge_stage=True,
+                upserts=applied.mirror_upserts,
+                deletes=applied.mirror_deletes,
+                links=link_change(applied, stored=run.state.links_complete),
             ),
-            before=before,
+            before=applied.before,
             observed=applied.changes.accounts | applied.changes.opportunities | applied.replan,
         )
 
-    def _scope(
-        self,
-        run: CycleRun,
-        before: OrgState,
-        after: OrgState,
-        changes: Changes,
-        replan: frozenset[str],
-    ) -> Scope:
-        """What to decide: what the changes reach, or everything when the rules moved on."""
-        snapshot = after.snapshot
+    def _scope(self, run: CycleRun, applied: Applied, tasks: list[dict[str, Any]]) -> Scope:
+        """What to decide: what the changes reach, or everything when the rules moved on;
+        with the records deciding it reads (a partial state loads them)."""
+        after = applied.state
         everything_because = self._re_evaluate_all(run)
         if everything_because:
             log.info("cycle.re_evaluate_all", why=everything_because)
-            return everything(snapshot)
+            return everything(after.snapshot)
+        links = known_links(applied, self.store)
         named = set(self.policy.named_account_ids) ^ set(run.state.named_accounts)
         asked = {r.record_id for r in run.resyncs if r.record_id}
         retry = set(run.state.retry_ids)
+        _load(after, ACCOUNT, named | asked | retry)
+        _load(after, OPPORTUNITY, asked | retry | _task_deals(tasks, self.mapping))
+        snapshot = after.snapshot
         wider = Changes(
-            users=changes.users,
-            accounts=changes.accounts | {i for i in named | asked if i in snapshot.accounts},
-            opportunities=changes.opportunities
+            users=applied.changes.users,
+            accounts=applied.changes.accounts
+            | {i for i in named | asked if i in snapshot.accounts},
+            opportunities=applied.changes.opportunities
             | {i for i in asked | retry if i in snapshot.opportunities},
         )
-        reached = affected(before.snapshot, snapshot, wider)
-        extra = replan | retry
-        return Scope(
-            reached.accounts | {i for i in extra if i in snapshot.accounts},
-            reached.opportunities | {i for i in extra if i in snapshot.opportunities},
-        )
+        reached = reach(applied.before.snapshot, snapshot, wider, links)
+        for kind, ids in reached.items():
+            ids |= applied.replan | retry
+            _load(after, kind, ids)
+        scope = within(snapshot, reached)
+        roots = {ACCOUNT: scope.accounts, OPPORTUNITY: scope.opportunities}
+        return replace(scope, reads=neighbourhood(after, roots, links))
+
+    def ledger(self, run: CycleRun, work: Work, rules: EnforcementRules) -> list[LedgerEntry]:
+        """The ledger entries this cycle's enforcement reads: of the deals it decides (or
+        lost), their reps' recent ones and the Tasks it read; all when it decides all."""
+        scope = work.scope
+        if scope is None or scope.reads is None:
+            return self.store.ledger()
+        deals = scope.opportunities | work.gone.keys()
+        needs = ledger_needs(deals, work.state.snapshot, rules, run.now)
+        keys = [t.key for t in org_tasks(work.tasks, self.mapping)]
+        return self.store.ledger_about(needs.deals, needs.reps, needs.since, keys)
 
     def _re_evaluate_all(self, run: CycleRun) -> str | None:
         if run.state.rules_fingerprint != rules_fingerprint(self.policy):
@@ -223,3 +273,15 @@ class Reading:
         return frozenset(
             name for name in watched_objects(self.mapping) if known.get(name, 0) > threshold
         )
+
+
+def _load(state: OrgState, kind: str, ids: Iterable[str]) -> None:
+    """Make sure a partial state holds these records (those the mirror has)."""
+    if state.loader is not None:
+        state.loader.ensure(kind, ids)
+
+
+def _task_deals(tasks: list[dict[str, Any]], mapping: FieldMapping) -> set[str]:
+    """The deals of the violation Tasks read (adopting a Task reads its deal)."""
+    keys = (parse_key(t.key) for t in org_tasks(tasks, mapping))
+    return {parsed[0] for parsed in keys if parsed is not None}

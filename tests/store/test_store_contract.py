@@ -10,13 +10,18 @@ import pytest
 from sqlalchemy import text
 
 from syncd.engine.enforcement import LedgerEntry
+from syncd.engine.inputs import CONFLICT_GROUP, DEAL_OWNER
 from syncd.errors import ConfigError
-from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
+from syncd.store.commit import CycleCommit, LinkChange, MirrorChange, RunFinish
+from syncd.store.links import StoreLinks
 from syncd.store.schema import head_revision
 from syncd.store.state import CycleState, Fingerprints, advanced
 from syncd.store.store import Store
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+DEAL, OTHER_DEAL = "006000000000001AAA", "006000000000002AAA"
+THIRD_DEAL, FOURTH_DEAL = "006000000000003AAA", "006000000000004AAA"
+REP = REP_ID = "005000000000001AAA"
 PRINTS = Fingerprints("r" * 64, "p" * 64, "m" * 64, frozenset({"001000000000001AAA"}))
 
 
@@ -245,3 +250,46 @@ def test_a_scorecard_publication_is_remembered_by_day(store: Store) -> None:
     store.record_publication(at.date(), at, rows=412, failed=0, api_calls=3)
     store.record_publication(date(2026, 11, 30), at, rows=400, failed=1, api_calls=2)
     assert store.last_publication() == date(2026, 12, 1)
+
+
+def test_the_links_table_is_complete_only_once_a_whole_org_wrote_it(store: Store) -> None:
+    a1, a2, deal, other = "001000000000001AAA", "001000000000002AAA", DEAL, OTHER_DEAL
+    state = advanced(CycleState(), run_id="r1", watermarks={"Account": T0}, fingerprints=PRINTS,
+                     now=T0, retry_ids=[])  # fmt: skip
+    rows = [("account", deal, a1), ("account", other, a1), ("owner", deal, REP)]
+    whole = MirrorChange(promote=("Account",), links=LinkChange(complete=True, rows=iter(rows)))
+    store.commit_cycle(CycleCommit(run=finish(), state=state, mirror=whole))
+    assert store.cycle_state().links_complete
+    links = StoreLinks(store)
+    assert links.sources(CONFLICT_GROUP, {a1}) == {deal, other}
+    assert links.targets(DEAL_OWNER, {deal, other}) == {REP}
+    moved = LinkChange(sources=[deal], rows=[("account", deal, a2)])  # its owner link is gone
+    state = replace(store.cycle_state(), state_run="r2")
+    store.commit_cycle(CycleCommit(run=finish("r2"), state=state,
+                                   mirror=MirrorChange(merge_stage=True, links=moved)))  # fmt: skip
+    assert store.cycle_state().links_complete
+    assert links.sources(CONFLICT_GROUP, {a1}) == {other}
+    assert links.sources(CONFLICT_GROUP, {a2}) == {deal}
+    assert links.targets(DEAL_OWNER, {deal}) == set()
+    # a mirror moved without its links (or seeded by hand) is no longer complete
+    store.commit_cycle(CycleCommit(run=finish("r3"), state=state,
+                                   mirror=MirrorChange(merge_stage=True)))  # fmt: skip
+    assert not store.cycle_state().links_complete
+    assert links.sources(CONFLICT_GROUP, {a2}) == set()
+
+
+def test_the_ledger_of_a_scope_is_its_deals_its_reps_recent_entries_and_read_tasks(
+    store: Store,
+) -> None:
+    recent, old_rep = T0 - timedelta(days=10), T0 - timedelta(days=400)
+    entries = [
+        entry(f"{DEAL}:CODE:1", resolved_at=T0),  # the deal's closed entries count
+        entry(f"{OTHER_DEAL}:CODE:1", first_seen=recent),  # the rep's, recent
+        entry(f"{OTHER_DEAL}:CODE:2", first_seen=old_rep),  # the rep's, too old
+        entry(f"{THIRD_DEAL}:CODE:1", rep_id=None),  # a Task read from the org
+        entry(f"{FOURTH_DEAL}:CODE:1", rep_id=None),  # nothing to do with the scope
+    ]
+    store.commit_cycle(CycleCommit(run=finish(), ledger=entries))
+    found = store.ledger_about([DEAL], [REP_ID], T0 - timedelta(days=90), [f"{THIRD_DEAL}:CODE:1"])
+    assert [e.key for e in found] == [e.key for e in store.ledger()
+                                      if e.key in {entries[i].key for i in (0, 1, 3)}]  # fmt: skip

@@ -15,11 +15,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.engine.cascade import Changes, affected, changed_ids, everything
+from syncd.engine.cascade import Changes, affected, changed_ids, everything, records_by_kind
 from syncd.engine.domain import Account, Opportunity, Registration, Role, Snapshot, User
 from syncd.engine.evaluate import evaluate
+from syncd.engine.inputs import ACCOUNT, OPPORTUNITY, USER
+from syncd.engine.links import AnyOf, LinkIndex
 from syncd.engine.policy import Policy
 from syncd.sfid import make_id
+from syncd.sync.orgstate import OrgState
+from syncd.sync.partial import neighbourhood
 from tests.unit.test_engine_properties import ACCOUNTS, NOW, PARTNERS, POLICIES, USERS
 
 # Clean values, mostly: garbage is the engine properties' business; here every field
@@ -125,9 +129,26 @@ def test_scoped_re_evaluation_equals_full_evaluation(
     data: st.DataObject, before: Snapshot, policy: Policy
 ) -> None:
     after = data.draw(edits(before))
-    scope = affected(before, after, changes_between(before, after))
+    changes = changes_between(before, after)
+    scope = affected(before, after, changes)
+    # A store's links are as they were before the changes: the same scope.
+    assert affected(before, after, changes, LinkIndex(records_by_kind(before))) == scope
+    # Deciding the scope reads its neighbourhood only — found the same way by a daemon
+    # (links as they are) and a fresh process (the store's, and the changed records').
+    state = OrgState(after, {})
+    roots = {ACCOUNT: scope.accounts, OPPORTUNITY: scope.opportunities}
+    reads = neighbourhood(state, roots, LinkIndex(records_by_kind(after)))
+    changed = {
+        ACCOUNT: {k: after.accounts[k] for k in changes.accounts if k in after.accounts},
+        OPPORTUNITY: {
+            k: after.opportunities[k] for k in changes.opportunities if k in after.opportunities
+        },
+        USER: {k: after.users[k] for k in changes.users if k in after.users},
+    }
+    as_stored = AnyOf(LinkIndex(records_by_kind(before)), LinkIndex(changed))
+    assert neighbourhood(state, roots, as_stored) == reads
     old, new = evaluate(before, policy, NOW), evaluate(after, policy, NOW)
-    partial = evaluate(after, policy, NOW, scope=scope)
+    partial = evaluate(after, policy, NOW, scope=dataclasses.replace(scope, reads=reads))
     for key in after.accounts:
         expected = new.accounts.get(key)
         got = partial.accounts.get(key) if key in scope.accounts else old.accounts.get(key)

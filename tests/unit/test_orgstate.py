@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from syncd.engine.inputs import CONFLICT_GROUP
 from syncd.sfid import make_id
 from syncd.store.store import Store
 from syncd.sync.mapping import FieldMapping, load_mapping
 from syncd.sync.orgstate import Applied, OrgState
+from syncd.sync.partial import MirrorLoader
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = make_id("001", 1)
@@ -117,3 +119,34 @@ def test_a_deleted_deal_leaves_the_state_and_is_reported(
     assert applied.changes.opportunities == {DEAL}
     assert applied.deleted_deals == {DEAL: "deleted"}
     assert applied.mirror_deletes == {"Opportunity": [DEAL]}
+
+
+def test_the_state_moves_in_place_keeping_what_it_was(store: Store, mapping: FieldMapping) -> None:
+    """No copy of a large org's dictionaries: the state itself moves on; ``before`` shows
+    it as it was, and ``undo`` (a cycle that did not commit) puts it back, links too."""
+    state = state_of(store, mapping)
+    moved = make_id("001", 2)
+    links = state.links
+    applied = apply(state, mapping, deal(DEAL, AccountId=moved), deleted={OTHER: None})
+    assert applied.state is state and state.snapshot.opportunities[DEAL].account_id == moved
+    before = applied.before.snapshot.opportunities
+    assert before[DEAL].account_id == ACCOUNT and OTHER in before and len(before) == 2
+    assert links.sources(CONFLICT_GROUP, {moved}) == {DEAL}
+    applied.undo()
+    assert state.snapshot.opportunities[DEAL].account_id == ACCOUNT and OTHER in state.current
+    assert links.sources(CONFLICT_GROUP, {ACCOUNT}) == {DEAL, OTHER}
+    assert links.sources(CONFLICT_GROUP, {moved}) == set()
+
+
+def test_a_partial_state_loads_what_it_is_asked_as_the_whole_one_holds_it(
+    store: Store, mapping: FieldMapping
+) -> None:
+    whole = state_of(store, mapping)
+    part = MirrorLoader(store, mapping).state
+    assert part.empty
+    part.loader.ensure("Opportunity", [DEAL, make_id("006", 9)])  # type: ignore[union-attr]
+    assert part.snapshot.opportunities == {DEAL: whole.snapshot.opportunities[DEAL]}
+    assert part.current == {DEAL: whole.current[DEAL]}
+    # a change read compares with the mirror's version: an echo is nothing, as for the whole
+    applied = apply(MirrorLoader(store, mapping).state, mapping, deal(DEAL))
+    assert applied.changes.empty and not applied.replan
