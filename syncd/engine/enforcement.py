@@ -349,12 +349,15 @@ def reconcile(
 @dataclass(frozen=True, slots=True)
 class LedgerNeeds:
     """What ``reconcile`` reads of the ledger for a scope: every entry of its deals (their
-    open entries, their last occurrence, a sticky hold ever), and the entries of their
-    reps first seen since ``since`` (the escalation window: the level a rep reached)."""
+    open entries, their last occurrence, a sticky hold ever), and of their reps' other
+    deals only what ``_levels_notified`` reads — a notice of the highest level delivered
+    to each rep in the escalation window (first seen since ``since``, its Task opened
+    before ``until``)."""
 
     deals: frozenset[str]
     reps: frozenset[str]
     since: datetime
+    until: datetime
 
 
 def ledger_needs(
@@ -364,7 +367,7 @@ def ledger_needs(
     found = snapshot.opportunities
     reps = {found[d].owner_id for d in deals if d in found}
     since = now - timedelta(days=rules.window_days)
-    return LedgerNeeds(frozenset(deals), frozenset(r for r in reps if r), since)
+    return LedgerNeeds(frozenset(deals), frozenset(r for r in reps if r), since, now)
 
 
 def _standing(

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from syncd.engine.enforcement import LedgerEntry
+from syncd.engine.enforcement import VIOLATION, LedgerEntry, LedgerNeeds
 from syncd.errors import ConfigError
 from syncd.notify import outbox
 from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
@@ -247,25 +247,18 @@ class Store:
                 found.extend(_entry(row._mapping) for row in conn.execute(chunk))
             return found
 
-    def ledger_about(
-        self, deals: Iterable[str], reps: Iterable[str], since: datetime, keys: Iterable[str]
-    ) -> list[LedgerEntry]:
-        """The entries of ``deals``, those of ``reps`` first seen since ``since``, and those
-        keyed ``keys`` — in ledger order, each once (what reconciling a scope reads)."""
+    def ledger_about(self, needs: LedgerNeeds, keys: Iterable[str]) -> list[LedgerEntry]:
+        """What reconciling a scope reads (``LedgerNeeds``) and the entries keyed ``keys``,
+        in ledger order, each once."""
         c = ledger.c
         found: dict[str, LedgerEntry] = {}
         with self.begin() as conn:
-            for column, values, extra in (
-                (c.opportunity_id, deals, None),
-                (c.rep_id, reps, c.first_seen >= since),
-                (c.key, keys, None),
-            ):
-                wanted = sorted(set(values))
-                for start in range(0, len(wanted), BATCH):
-                    query = select(ledger).where(column.in_(wanted[start : start + BATCH]))
-                    if extra is not None:
-                        query = query.where(extra)
+            for column, values in ((c.opportunity_id, needs.deals), (c.key, keys)):
+                for chunk in _chunks(sorted(set(values))):
+                    query = select(ledger).where(column.in_(chunk))
                     found.update((e.key, e) for e in map(_entry, _mappings(conn, query)))
+            for chunk in _chunks(sorted(needs.reps)):
+                found.update((e.key, e) for e in _top_notices(conn, chunk, needs))
         return sorted(found.values(), key=lambda e: (e.first_seen, e.key))
 
     # -- mirror -------------------------------------------------------------------------
@@ -514,6 +507,26 @@ def _delete_ids(conn: Connection, table: Table, sobject: str, ids: list[str]) ->
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         conn.execute(delete(table).where(table.c.sobject == sobject, table.c.id.in_(chunk)))
+
+
+def _top_notices(conn: Connection, reps: list[str], needs: LedgerNeeds) -> Iterator[LedgerEntry]:
+    """Per rep, one notice of the highest level delivered in the window (all the
+    escalation ladder reads of a rep's other deals; see ``LedgerNeeds``)."""
+    c = ledger.c
+    rank = func.row_number().over(partition_by=c.rep_id, order_by=(c.level.desc(), c.key))
+    notices = (
+        select(c.key, rank.label("rank"))
+        .where(c.rep_id.in_(reps), c.kind == VIOLATION, c.first_seen >= needs.since)
+        .where(c.task_opened_at.is_not(None), c.task_opened_at < needs.until)
+        .subquery()
+    )
+    top = select(notices.c.key).where(notices.c.rank == 1)
+    return map(_entry, _mappings(conn, select(ledger).where(c.key.in_(top))))
+
+
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]
 
 
 def _mappings(conn: Connection, query: Any) -> Iterator[Any]:

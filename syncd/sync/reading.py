@@ -246,7 +246,7 @@ class Reading:
         deals = scope.opportunities | work.gone.keys()
         needs = ledger_needs(deals, work.state.snapshot, rules, run.now)
         keys = [t.key for t in org_tasks(work.tasks, self.mapping)]
-        return self.store.ledger_about(needs.deals, needs.reps, needs.since, keys)
+        return self.store.ledger_about(needs, keys)
 
     def _re_evaluate_all(self, run: CycleRun) -> str | None:
         if run.state.rules_fingerprint != rules_fingerprint(self.policy):

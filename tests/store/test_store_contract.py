@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from syncd.engine.enforcement import LedgerEntry
+from syncd.engine.enforcement import LedgerEntry, LedgerNeeds
 from syncd.engine.inputs import CONFLICT_GROUP, DEAL_OWNER
 from syncd.errors import ConfigError
 from syncd.store.commit import CycleCommit, LinkChange, MirrorChange, RunFinish
@@ -278,18 +278,21 @@ def test_the_links_table_is_complete_only_once_a_whole_org_wrote_it(store: Store
     assert links.sources(CONFLICT_GROUP, {a2}) == set()
 
 
-def test_the_ledger_of_a_scope_is_its_deals_its_reps_recent_entries_and_read_tasks(
+def test_the_ledger_of_a_scope_is_its_deals_its_reps_top_notice_and_read_tasks(
     store: Store,
 ) -> None:
-    recent, old_rep = T0 - timedelta(days=10), T0 - timedelta(days=400)
+    recent, too_old = T0 - timedelta(days=10), T0 - timedelta(days=400)
     entries = [
         entry(f"{DEAL}:CODE:1", resolved_at=T0),  # the deal's closed entries count
-        entry(f"{OTHER_DEAL}:CODE:1", first_seen=recent),  # the rep's, recent
-        entry(f"{OTHER_DEAL}:CODE:2", first_seen=old_rep),  # the rep's, too old
+        entry(f"{OTHER_DEAL}:CODE:1", first_seen=recent, task_opened_at=recent, level=2),
+        entry(f"{OTHER_DEAL}:CODE:2", first_seen=recent, task_opened_at=recent, level=1),
+        entry(f"{OTHER_DEAL}:CODE:3", first_seen=too_old, task_opened_at=too_old, level=3),
+        entry(f"{OTHER_DEAL}:CODE:4", first_seen=recent, level=3),  # its Task never opened
         entry(f"{THIRD_DEAL}:CODE:1", rep_id=None),  # a Task read from the org
         entry(f"{FOURTH_DEAL}:CODE:1", rep_id=None),  # nothing to do with the scope
     ]
     store.commit_cycle(CycleCommit(run=finish(), ledger=entries))
-    found = store.ledger_about([DEAL], [REP_ID], T0 - timedelta(days=90), [f"{THIRD_DEAL}:CODE:1"])
-    assert [e.key for e in found] == [e.key for e in store.ledger()
-                                      if e.key in {entries[i].key for i in (0, 1, 3)}]  # fmt: skip
+    needs = LedgerNeeds(frozenset({DEAL}), frozenset({REP_ID}), T0 - timedelta(days=90), T0)
+    found = store.ledger_about(needs, [f"{THIRD_DEAL}:CODE:1"])
+    wanted = {entries[i].key for i in (0, 1, 5)}
+    assert [e.key for e in found] == [e.key for e in store.ledger() if e.key in wanted]
