@@ -48,7 +48,7 @@ from syncd.sync.plan import RecordWrite, exception_clears, plan_writes, resync_c
 from syncd.sync.reader import NoProgress, ProgressSink
 from syncd.sync.reading import Reading
 from syncd.sync.report import CycleReport
-from syncd.sync.tasks import org_tasks, push_tasks
+from syncd.sync.tasks import org_tasks, task_jobs, task_outcome
 from syncd.sync.work import COMMITTED, CycleRun, Decided, Pushed, Work
 
 __all__ = ["Cycle", "CycleOptions", "CycleReport"]
@@ -237,10 +237,11 @@ class Cycle:
         )
 
     def _push(self, decided: Decided, now: datetime) -> Pushed:
-        """Write the plan, then open and close the violation Tasks."""
+        """Write the plan and open and close the violation Tasks, all in one flow of
+        calls (``concurrency`` in flight): a Task does not wait for the flags."""
         plan = decided.plan
         writes = [*plan.accounts, *plan.opportunities]
-        jobs = [
+        records = [
             WriteJob(sobject, "update", [w.payload() for w in batch], [w.record_id for w in batch])
             for sobject, batch in (
                 (self.mapping.account.sobject, plan.accounts),
@@ -248,20 +249,22 @@ class Cycle:
             )
             if batch
         ]
-        written = self._writer(plan.total).write(jobs)
+        tasks = task_jobs(decided.enforcement, self.mapping)
+        total = plan.total + sum(len(job.records) for job in tasks)
+        written = self._writer(total).write([*records, *tasks])
+        ids = {w.record_id for w in writes}
+        landed = written.only(ids)
         pushed = Pushed(
-            written=len(written.landed),
-            failures=list(written.failures),
-            landed=[w for w in writes if w.record_id in written.landed],
+            written=len(landed.landed),
+            failures=list(landed.failures),
+            landed=[w for w in writes if w.record_id in landed.landed],
             interrupted=written.interrupted,
         )
-        if pushed.interrupted:
-            return pushed
-        tasks = push_tasks(self._writer(0), decided.enforcement, self.mapping, now)
-        pushed.tasks = tasks
-        pushed.failures.extend(tasks.failures)
-        pushed.interrupted = tasks.interrupted
-        log.info("enforcement.done", opened=tasks.opened, closed=tasks.closed)
+        pushed.tasks = task_outcome(
+            decided.enforcement, written.only({r for job in tasks for r in job.refs}), now
+        )
+        pushed.failures.extend(pushed.tasks.failures)
+        log.info("enforcement.done", opened=pushed.tasks.opened, closed=pushed.tasks.closed)
         if self.notifier is not None and decided.outbox is not None and not pushed.interrupted:
             pushed.outbox = self.notifier.publish_events(self.client, decided.outbox, now)
         return pushed
