@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -329,8 +329,7 @@ class Cycle:
             retry_ids=retry,
             org_id=org_id,
         )
-        landed = [(w, _after(work.state.current, w)) for w in pushed.landed]
-        mirror = _with_written(work.mirror, landed)
+        mirror = _with_written(work.mirror, pushed.landed, work.state.current)
         ledger = [*decided.adopted, *pushed.tasks.entries]
         self.store.commit_cycle(
             CycleCommit(
@@ -435,23 +434,26 @@ def _evaluated(decisions: Decisions) -> int:
     return len(decisions.accounts) + len(decisions.opportunities)
 
 
-def _after(current: Mapping[str, Mapping[str, Any]], write: RecordWrite) -> dict[str, Any]:
-    """All of syncd's field values on a record once ``write`` landed."""
-    return {**current.get(write.record_id, {}), **write.values}
-
-
 def _with_written(
-    change: MirrorChange, landed: Iterable[tuple[RecordWrite, dict[str, Any]]]
+    change: MirrorChange,
+    landed: Sequence[RecordWrite],
+    current: Mapping[str, Mapping[str, Any]],
 ) -> MirrorChange:
-    written: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
-    for write, values in landed:
-        written.setdefault(write.sobject, []).append((write.record_id, values))
+    """The mirror's move with the values of the records whose writes landed: all of
+    syncd's field values on each, made as the commit saves them (not held at once)."""
+
+    def after(sobject: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        for write in landed:
+            if write.sobject == sobject:
+                yield write.record_id, {**current.get(write.record_id, {}), **write.values}
+
+    sobjects = dict.fromkeys(w.sobject for w in landed)
     return MirrorChange(
         promote=change.promote,
         merge_stage=change.merge_stage,
         upserts=change.upserts,
         deletes=change.deletes,
-        written=written,
+        written={sobject: after(sobject) for sobject in sobjects},
     )
 
 
