@@ -47,6 +47,7 @@ POLL_GROWTH = 1.5
 _FROM = re.compile(r"\bFROM\s+([A-Za-z][A-Za-z0-9_]*)", re.IGNORECASE)
 _INTEGERS = frozenset({"int", "long"})
 _FLOATS = frozenset({"double", "currency", "percent"})
+_CONVERTED = _INTEGERS | _FLOATS | {"boolean", "datetime"}
 _DONE, _FAILED = "JobComplete", frozenset({"Failed", "Aborted"})
 _WAITING = frozenset({"UploadComplete", "InProgress", "Open"})
 LOCATOR, RECORD_COUNT = "Sforce-Locator", "Sforce-NumberOfRecords"
@@ -278,17 +279,22 @@ def parse_rows(text: str, types: Mapping[str, str], job_id: str = "?") -> Iterat
     header = next(reader, None)
     if header is None:
         return
-    kinds = [types.get(name.lower()) for name in header]
+    # Most columns are text (Ids, picklists, names): only "" -> None; the others typed.
+    converted = [
+        (index, name, kind)
+        for index, (name, kind) in enumerate((n, types.get(n.lower())) for n in header)
+        if kind in _CONVERTED
+    ]
     for line, row in enumerate(reader, start=2):
         if len(row) != len(header):
             raise FatalSyncError(
                 f"Bulk query job {job_id}: CSV row {line} has {len(row)} values for "
                 f"{len(header)} columns"
             )
-        yield {
-            name: typed(value, kind, name, job_id)
-            for name, value, kind in zip(header, row, kinds, strict=True)
-        }
+        record = {name: value or None for name, value in zip(header, row, strict=True)}
+        for index, name, kind in converted:
+            record[name] = typed(row[index], kind, name, job_id)
+        yield record
 
 
 def typed(value: str, kind: str | None, name: str = "?", job_id: str = "?") -> Any:

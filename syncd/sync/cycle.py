@@ -44,7 +44,7 @@ from syncd.sync.fingerprint import fingerprints
 from syncd.sync.mapping import FieldMapping
 from syncd.sync.options import CycleOptions
 from syncd.sync.orgstate import OrgState
-from syncd.sync.plan import RecordWrite, exception_clears, plan_writes, resync_clears
+from syncd.sync.plan import Payloads, RecordWrite, exception_clears, plan_writes, resync_clears
 from syncd.sync.reader import NoProgress, ProgressSink
 from syncd.sync.reading import Reading
 from syncd.sync.report import CycleReport
@@ -242,7 +242,7 @@ class Cycle:
         plan = decided.plan
         writes = [*plan.accounts, *plan.opportunities]
         records = [
-            WriteJob(sobject, "update", [w.payload() for w in batch], [w.record_id for w in batch])
+            WriteJob(sobject, "update", Payloads(batch), [w.record_id for w in batch])
             for sobject, batch in (
                 (self.mapping.account.sobject, plan.accounts),
                 (self.mapping.opportunity.sobject, plan.opportunities),
