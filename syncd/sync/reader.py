@@ -199,7 +199,7 @@ def _first_pages(
     }
     if tasks is not None:
         queries[mapping.task.sobject] = (task_soql(mapping, tasks, options.overlap), False)
-    return change_pages(client, queries)
+    return change_pages(client, queries) if queries else ({}, None)
 
 
 def task_soql(mapping: FieldMapping, tasks: TaskRead, overlap: timedelta) -> str:
