@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install demo test test-fast test-lwc lint bench bench-cycle clean
+.PHONY: install demo test test-fast test-lwc lint bench bench-cycle benchmarks clean
 
 # The Salesforce package's Lightning Web Component tests run on Node (sfdx-lwc-jest).
 SFDX       = mappings/salesforce
@@ -48,6 +48,9 @@ bench: $(STAMP)  ## the engine benchmark (see benchmarks/README.md for the other
 
 bench-cycle: $(STAMP)  ## cycles against the sandbox at 50 ms a call, 10k deals, with the per-record loop
 	$(BIN)/python benchmarks/bench_cycle.py --opportunities 10000 --latency 0.05
+
+benchmarks: $(STAMP)  ## run the cycle benchmarks (10k with the per-record loop, 100k, 1M) and rewrite their tables
+	$(BIN)/python benchmarks/publish.py
 
 clean:
 	rm -rf $(VENV) .syncd-demo .syncd-sandbox state .pytest_cache .ruff_cache .mypy_cache $(SFDX)/node_modules

@@ -213,6 +213,9 @@ def main() -> None:
     parser.add_argument(
         "--wait", type=int, action="append", help="bulk2's wait before polling, s (repeatable)"
     )
+    parser.add_argument(
+        "--markdown", action="store_true", help="print only the table (benchmarks/publish.py)"
+    )
     args = parser.parse_args()
     configure_logging("json", "warning", stream=sys.stderr)  # keep stdout for the table
     n, latency, today = args.opportunities, args.latency, datetime.now(UTC).date()
@@ -245,9 +248,11 @@ def main() -> None:
             org.close()
     print(table(rows, n, latency, writes.lowest()))
     print(
-        f"\nread {read:,} records; writes: {len(writes.accounts):,} Accounts, "
+        ("" if args.markdown else "\n")
+        + f"read {read:,} records; writes: {len(writes.accounts):,} Accounts, "
         f"{len(writes.opportunities):,} Opportunities, {len(writes.tasks):,} Task upserts; "
-        f"machine: Python {platform.python_version()}, {platform.machine()}"
+        f"machine: Python {platform.python_version()}, {platform.machine()}",
+        file=sys.stderr if args.markdown else sys.stdout,  # --markdown: the table alone
     )
 
 

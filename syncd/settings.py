@@ -24,6 +24,7 @@ from pydantic_settings import (
 from syncd.errors import ConfigError
 from syncd.logs import register_secrets
 from syncd.notify.settings import NotificationSettings
+from syncd.salesforce.bounds import BULK_READ_THRESHOLD
 from syncd.salesforce.config import SalesforceSettings
 from syncd.settings_sources import FileValues, SecretsDir, env_name, given_secrets, origin
 from syncd.validation import format_validation_error, read_yaml_mapping
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     # Below this share of the org's daily API allowance left, cycles read but do not write.
     api_reserve_percent: float = Field(default=20.0, ge=0, le=100)
     # Full reads of objects with more rows than this go through Bulk API 2.0.
-    bulk_threshold: int = Field(default=50_000, ge=0)
+    bulk_threshold: int = Field(default=BULK_READ_THRESHOLD, ge=0)
     # Writes of more records of an object than this go through a Bulk API 2.0 ingest job.
     bulk_write_threshold: int = Field(default=5_000, ge=201)
     # Write calls in flight at once (1 = one after another).

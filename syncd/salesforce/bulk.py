@@ -25,8 +25,10 @@ import io
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from typing import Any, TypeVar
 
 import requests
@@ -45,9 +47,14 @@ POLL_GROWTH = 1.5
 _FROM = re.compile(r"\bFROM\s+([A-Za-z][A-Za-z0-9_]*)", re.IGNORECASE)
 _INTEGERS = frozenset({"int", "long"})
 _FLOATS = frozenset({"double", "currency", "percent"})
+_CONVERTED = _INTEGERS | _FLOATS | {"boolean", "datetime"}
 _DONE, _FAILED = "JobComplete", frozenset({"Failed", "Aborted"})
 _WAITING = frozenset({"UploadComplete", "InProgress", "Open"})
 LOCATOR, RECORD_COUNT = "Sforce-Locator", "Sforce-NumberOfRecords"
+BULK_PAGE_BYTES = 32_000_000  # CSV bytes a results page holds, about (syncd's budget)
+# Before the first page tells, a row is taken as this wide: the first page asks for
+# BULK_PAGE_BYTES / 640 = 50,000 rows.
+ASSUMED_ROW_BYTES = 640
 
 
 class BulkJobFailed(FatalSyncError):
@@ -69,7 +76,8 @@ class BulkQuery:
     sobject: str
     types: Mapping[str, str]  # lower-case field name -> describe type
     include_deleted: bool = False
-    page_records: int = 50_000
+    page_bytes: int = BULK_PAGE_BYTES  # CSV a results page may hold, about
+    page_records: int | None = None  # and at most this many rows (None: bytes decide)
     poll_seconds: float = 0.2
     timeout_seconds: float = 3600.0
 
@@ -96,27 +104,85 @@ def run(
     query: BulkQuery,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    on_bytes: Callable[[int], None] = lambda size: None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Create the job, wait for it, then yield one typed page per results call."""
+    """Create the job, wait for it, then yield its rows, typed, ``DECODE_ROWS`` at a time.
+
+    Pipelined: while the caller works on one results page, the next is already being
+    fetched (one call in flight, so at most two pages' CSV text are held). A page asks
+    for as many rows as ``query.page_bytes`` of CSV hold, judged by the pages so far.
+    ``on_bytes`` is told each page's CSV size.
+    """
     job_id = _create(call, query)
     _wait(call, query, job_id, sleep, clock)
-    locator = ""
-    while True:
-        fetch = partial(
-            _results, sobject=query.sobject, job_id=job_id, locator=locator, size=query.page_records
+    sizer = _PageSizer(query.page_bytes, query.page_records)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncd-bulk-read") as pool:
+        pending: Future[dict[str, Any]] | None = pool.submit(
+            _fetch, call, query, job_id, "", sizer.next_rows()
         )
-        result = call(f"bulk results {query.sobject}", fetch)
-        records = parse_page(result["records"], query.types, job_id)
-        if len(records) != result["number_of_records"]:
-            raise FatalSyncError(
-                f"Bulk query job {job_id}: Sforce-NumberOfRecords says "
-                f"{result['number_of_records']} but the CSV page holds {len(records)} rows"
-            )
-        if records:
-            yield records
-        locator = result["locator"]
-        if not locator:
-            return
+        try:
+            while pending is not None:
+                result = pending.result()
+                text = result["records"]
+                on_bytes(len(text))
+                locator = result["locator"]
+                pending = None
+                if locator:  # the next page travels while this one is decoded
+                    sizer.saw(len(text), result["number_of_records"])
+                    pending = pool.submit(_fetch, call, query, job_id, locator, sizer.next_rows())
+                yield from _decoded(text, result["number_of_records"], query.types, job_id)
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+
+DECODE_ROWS = 5_000  # rows typed and handed on at once: a page is never held decoded
+
+
+class _PageSizer:
+    """maxRecords for the next page: its byte budget at the bytes a row took so far."""
+
+    def __init__(self, page_bytes: int, cap: int | None) -> None:
+        self.page_bytes, self.cap = page_bytes, cap
+        self.bytes, self.rows = 0, 0
+
+    def saw(self, size: int, rows: int) -> None:
+        self.bytes, self.rows = self.bytes + size, self.rows + rows
+
+    def next_rows(self) -> int:
+        per_row = self.bytes / self.rows if self.rows else ASSUMED_ROW_BYTES
+        rows = max(1, int(self.page_bytes / max(per_row, 1.0)))
+        return min(rows, self.cap) if self.cap else rows
+
+
+def _fetch(
+    call: Caller[Any], query: BulkQuery, job_id: str, locator: str, size: int
+) -> dict[str, Any]:
+    fetch = partial(_results, sobject=query.sobject, job_id=job_id, locator=locator, size=size)
+    return call(f"bulk results {query.sobject}", fetch)  # type: ignore[no-any-return]
+
+
+def _decoded(
+    text: str, expected: int, types: Mapping[str, str], job_id: str
+) -> Iterator[list[dict[str, Any]]]:
+    """A page's rows, typed, in chunks; refused when the count disagrees with its header."""
+    count = 0
+    for records in _chunks(parse_rows(text, types, job_id), DECODE_ROWS):
+        count += len(records)
+        if count > expected:
+            break
+        yield records
+    if count != expected:
+        raise FatalSyncError(
+            f"Bulk query job {job_id}: Sforce-NumberOfRecords says "
+            f"{expected} but the CSV page holds {'more than ' if count > expected else ''}"
+            f"{count if count <= expected else expected} rows"
+        )
+
+
+def _chunks(rows: Iterator[T], size: int) -> Iterator[list[T]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
 
 
 def _client(sf: Salesforce, sobject: str) -> _Bulk2Client:
@@ -204,25 +270,31 @@ def _wait(
 
 def parse_page(text: str, types: Mapping[str, str], job_id: str = "?") -> list[dict[str, Any]]:
     """A results page (header row + rows) as typed record dicts."""
+    return list(parse_rows(text, types, job_id))
+
+
+def parse_rows(text: str, types: Mapping[str, str], job_id: str = "?") -> Iterator[dict[str, Any]]:
+    """The rows of a results page, typed one at a time (the page is never held decoded)."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None:
-        return []
-    kinds = [types.get(name.lower()) for name in header]
-    records = []
+        return
+    # Most columns are text (Ids, picklists, names): only "" -> None; the others typed.
+    converted = [
+        (index, name, kind)
+        for index, (name, kind) in enumerate((n, types.get(n.lower())) for n in header)
+        if kind in _CONVERTED
+    ]
     for line, row in enumerate(reader, start=2):
         if len(row) != len(header):
             raise FatalSyncError(
                 f"Bulk query job {job_id}: CSV row {line} has {len(row)} values for "
                 f"{len(header)} columns"
             )
-        records.append(
-            {
-                name: typed(value, kind, name, job_id)
-                for name, value, kind in zip(header, row, kinds, strict=True)
-            }
-        )
-    return records
+        record = {name: value or None for name, value in zip(header, row, strict=True)}
+        for index, name, kind in converted:
+            record[name] = typed(row[index], kind, name, job_id)
+        yield record
 
 
 def typed(value: str, kind: str | None, name: str = "?", job_id: str = "?") -> Any:
@@ -252,4 +324,13 @@ def _boolean(value: str) -> bool:
     return lowered == "true"
 
 
-__all__ = ["BulkJobFailed", "BulkQuery", "field_types", "parse_page", "run", "sobject_of", "typed"]
+__all__ = [
+    "BulkJobFailed",
+    "BulkQuery",
+    "field_types",
+    "parse_page",
+    "parse_rows",
+    "run",
+    "sobject_of",
+    "typed",
+]

@@ -9,6 +9,7 @@ call, ``allOrNone=false``) and keeps count of the API calls it sent, by kind.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import partial
@@ -65,6 +66,7 @@ class OrgClient:
         self._token: Token | None = None
         self._versions: list[str] | None = None  # what the org serves, asked once per client
         self._field_types: dict[str, dict[str, str]] = {}  # describe per object, kept for life
+        self._bulk_bytes: Counter[str] = Counter()
 
     # -- connection ---------------------------------------------------------------
 
@@ -213,16 +215,18 @@ class OrgClient:
         soql: str,
         *,
         include_deleted: bool = False,
-        page_records: int = 50_000,
+        page_records: int | None = None,
         poll_seconds: float = 0.2,
         timeout_seconds: float = 3600.0,
     ) -> Iterator[list[dict[str, Any]]]:
-        """Like ``query_pages`` through a Bulk API 2.0 job: one page per results call.
+        """Like ``query_pages`` through a Bulk API 2.0 job, the next results page fetched
+        while the caller works on this one (``bulk.run``).
 
-        Costs one describe per object (cached), one job, its status polls and one call per
-        ``page_records`` rows. A Failed/Aborted job raises ``bulk.BulkJobFailed``.
+        Costs one describe per object (cached), one job, its status polls and one call
+        per results page: about ``bounds.BULK_PAGE_BYTES`` of CSV (and at most
+        ``page_records`` rows). A Failed/Aborted job raises ``bulk.BulkJobFailed``.
         """
-        if page_records < 1:
+        if page_records is not None and page_records < 1:
             raise ValueError(f"page_records must be at least 1; got {page_records}")
         sobject = bulk.sobject_of(soql)
         query = bulk.BulkQuery(
@@ -234,7 +238,16 @@ class OrgClient:
             poll_seconds=poll_seconds,
             timeout_seconds=timeout_seconds,
         )
-        yield from bulk.run(self._call, query)
+
+        def counted(size: int) -> None:
+            self._bulk_bytes[sobject] += size
+
+        yield from bulk.run(self._call, query, on_bytes=counted)
+
+    @property
+    def bulk_read_bytes(self) -> Mapping[str, int]:
+        """CSV bytes read through Bulk queries, by object (for the call bound's pages)."""
+        return MappingProxyType(dict(self._bulk_bytes))
 
     def field_types(self, sobject: str) -> dict[str, str]:
         """Lower-case field name -> describe type; one describe per object per client."""

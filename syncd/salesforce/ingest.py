@@ -25,7 +25,7 @@ raises ``BulkIngestTimeout``. Both carry every record's result (``.results``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, TypeVar
@@ -270,13 +270,15 @@ def _collect(
 
 def _result_rows(
     call: Caller[Any], job: WriteJob, sub: _Submitted, kind: str, header: list[str]
-) -> list[ingest_csv.ResultRow]:
+) -> Iterator[ingest_csv.ResultRow]:
+    """A results file's rows, parsed one at a time: a million-record job's results are
+    never held parsed at once (only the file's text is)."""
     client = partial(_client, sobject=job.sobject)
     text = call(
         f"bulk results {sub.job_id}", lambda sf: client(sf).get_ingest_results(sub.job_id, kind)
     )
     try:
-        return list(ingest_csv.result_rows(str(text or ""), header, f"job {sub.job_id} {kind}"))
+        yield from ingest_csv.result_rows(str(text or ""), header, f"job {sub.job_id} {kind}")
     except ValueError as exc:
         raise FatalSyncError(f"Salesforce's Bulk ingest results do not parse: {exc}") from exc
 

@@ -2,9 +2,9 @@
 
 Each object's records go out through the API their number calls for (Collections, a
 Composite of Collections, or a Bulk API 2.0 ingest job: ``syncd.salesforce.writes``), up
-to ``concurrency`` calls in flight, in waves: between waves a stop request is honoured;
-within one, results are taken in the order given, so what reaches the store never depends
-on thread timing.
+to ``concurrency`` calls in flight — the next goes out as soon as one ends —; a stop
+request is honoured before more calls are sent, and results are taken in the order the
+calls were made, so what reaches the store never depends on thread timing.
 Every record gets its own result: a record Salesforce refuses (validation rule, row lock,
 bad picklist value) is logged once with its error code and handed back; it never stops the
 other records. Request-level failures are the client's business (retry, or a classified
@@ -13,8 +13,9 @@ error that stops the cycle).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence, Set
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -90,6 +91,15 @@ class Written:
     def attempted(self) -> int:
         return len(self.landed) + len(self.failed_refs)
 
+    def only(self, refs: Set[str]) -> Written:
+        """The results of the records named ``refs`` (one write's share of a joint one)."""
+        return Written(
+            landed={ref: r for ref, r in self.landed.items() if ref in refs},
+            failures=[f for f in self.failures if f.record_id in refs],
+            failed_refs=self.failed_refs & refs,
+            interrupted=self.interrupted,
+        )
+
 
 @dataclass(frozen=True)
 class Writer:
@@ -107,20 +117,30 @@ class Writer:
     bulk_threshold: int | None = BULK_WRITE_THRESHOLD
 
     def write(self, jobs: Sequence[WriteJob]) -> Written:
-        units = [unit for job in jobs for unit in self._units(job)]
+        """Send every job's calls, ``concurrency`` in flight: a call goes out as soon as
+        one ends (no waiting for the slowest of a wave); results are taken in the order
+        the calls were made. A stop request is honoured before more calls are sent."""
+        queue = deque(unit for job in jobs for unit in self._units(job))
         total = sum(len(job.records) for job in jobs)
         out = Written()
         width = max(1, self.concurrency)
+        sent: deque[tuple[WriteJob, Future[list[RecordResult]]]] = deque()
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="syncd-write") as pool:
-            for start in range(0, len(units), width):
-                if self.should_stop():
-                    log.warning("writer.stop_requested", remaining=total - out.attempted)
-                    out.interrupted = True
-                    return out
-                wave = units[start : start + width]
-                for unit, results in zip(wave, pool.map(self._send, wave), strict=True):
-                    _collect(out, unit, results)
-                self.progress(out.attempted, total)
+            while queue or sent:
+                free = width - _running(sent)
+                if queue and free > 0:
+                    if self.should_stop():
+                        log.warning("writer.stop_requested", remaining=total - out.attempted)
+                        out.interrupted = True
+                        queue.clear()
+                    for unit in [queue.popleft() for _ in range(min(free, len(queue)))]:
+                        sent.append((unit, pool.submit(self._send, unit)))
+                if sent and not sent[0][1].done():  # wait for a call to end: the first, or any
+                    wait([f for _, f in sent if not f.done()], return_when=FIRST_COMPLETED)
+                while sent and sent[0][1].done():  # in order: the store never sees timing
+                    unit, future = sent.popleft()
+                    _collect(out, unit, future.result())
+                    self.progress(out.attempted, total)
         return out
 
     def _units(self, job: WriteJob) -> list[WriteJob]:
@@ -152,6 +172,10 @@ class Writer:
         except BulkIngestError as exc:  # every record has its result: failures retry later
             log.warning("writer.bulk_job_incomplete", sobject=unit.sobject, error=str(exc))
             return list(exc.results)
+
+
+def _running(sent: Sequence[tuple[WriteJob, Future[list[RecordResult]]]]) -> int:
+    return sum(not future.done() for _, future in sent)
 
 
 def _collect(out: Written, unit: WriteJob, results: Sequence[RecordResult]) -> None:

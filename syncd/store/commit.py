@@ -46,13 +46,15 @@ class MirrorChange:
 
     ``written``: for records syncd wrote this cycle, the values its fields hold now
     (all of syncd's fields, not only the changed ones), until their echo is read back.
+    Read once, as the commit saves them: a first full cycle may hand generators, so a
+    million records' values are made batch by batch instead of held at once.
     """
 
     promote: tuple[str, ...] = ()  # full read: the staged rows of these objects replace them
     merge_stage: bool = False  # change read: staged rows replace their mirrored versions
     upserts: Mapping[str, Sequence[Record]] = field(default_factory=lambda: _EMPTY)
     deletes: Mapping[str, Sequence[str]] = field(default_factory=lambda: _EMPTY)
-    written: Mapping[str, Sequence[tuple[str, Record]]] = field(default_factory=lambda: _EMPTY)
+    written: Mapping[str, Iterable[tuple[str, Record]]] = field(default_factory=lambda: _EMPTY)
     links: LinkChange | None = None  # None: the links table is no longer complete
 
 

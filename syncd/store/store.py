@@ -478,10 +478,36 @@ def _move_mirror(conn: Connection, change: MirrorChange) -> None:
         _delete_ids(conn, mirror, sobject, [r["Id"] for r in rows])
         _insert_rows(conn, mirror, sobject, rows)
     for sobject, written in change.written.items():
-        pairs = list(written)
-        _delete_ids(conn, mirror_written, sobject, [rid for rid, _ in pairs])
-        _insert_rows(conn, mirror_written, sobject, ({"Id": rid, **v} for rid, v in pairs))
+        _save_written(conn, sobject, written)
     conn.execute(delete(mirror_stage))
+
+
+def _save_written(
+    conn: Connection, sobject: str, pairs: Iterable[tuple[str, Mapping[str, Any]]]
+) -> None:
+    """Replace the overlay rows of the records syncd wrote, BATCH at a time: the values
+    are made as they are saved (a first full cycle writes a million), never held at once."""
+    batch: list[tuple[str, Mapping[str, Any]]] = []
+    for pair in pairs:
+        batch.append(pair)
+        if len(batch) >= BATCH:
+            _replace_written(conn, sobject, batch)
+            batch = []
+    if batch:
+        _replace_written(conn, sobject, batch)
+
+
+def _replace_written(
+    conn: Connection, sobject: str, batch: list[tuple[str, Mapping[str, Any]]]
+) -> None:
+    ids = [rid for rid, _ in batch]
+    where = (mirror_written.c.sobject == sobject, mirror_written.c.id.in_(ids))
+    conn.execute(delete(mirror_written).where(*where))
+    rows = [
+        {"sobject": sobject, "id": rid, "data": json.dumps({"Id": rid, **values})}
+        for rid, values in batch
+    ]
+    conn.execute(insert(mirror_written), rows)
 
 
 def _copy_stage(conn: Connection, where: Any) -> None:

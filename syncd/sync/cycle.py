@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -46,11 +46,11 @@ from syncd.sync.fingerprint import fingerprints
 from syncd.sync.mapping import FieldMapping
 from syncd.sync.options import CycleOptions
 from syncd.sync.orgstate import OrgState
-from syncd.sync.plan import RecordWrite, exception_clears, plan_writes, resync_clears
+from syncd.sync.plan import Payloads, RecordWrite, exception_clears, plan_writes, resync_clears
 from syncd.sync.reader import NoProgress, ProgressSink
 from syncd.sync.reading import Reading
 from syncd.sync.report import CycleReport
-from syncd.sync.tasks import org_tasks, push_tasks
+from syncd.sync.tasks import org_tasks, task_jobs, task_outcome
 from syncd.sync.work import COMMITTED, CycleRun, Decided, Pushed, Work
 
 __all__ = ["Cycle", "CycleOptions", "CycleReport"]
@@ -241,31 +241,34 @@ class Cycle:
         )
 
     def _push(self, decided: Decided, now: datetime) -> Pushed:
-        """Write the plan, then open and close the violation Tasks."""
+        """Write the plan and open and close the violation Tasks, all in one flow of
+        calls (``concurrency`` in flight): a Task does not wait for the flags."""
         plan = decided.plan
         writes = [*plan.accounts, *plan.opportunities]
-        jobs = [
-            WriteJob(sobject, "update", [w.payload() for w in batch], [w.record_id for w in batch])
+        records = [
+            WriteJob(sobject, "update", Payloads(batch), [w.record_id for w in batch])
             for sobject, batch in (
                 (self.mapping.account.sobject, plan.accounts),
                 (self.mapping.opportunity.sobject, plan.opportunities),
             )
             if batch
         ]
-        written = self._writer(plan.total).write(jobs)
+        tasks = task_jobs(decided.enforcement, self.mapping)
+        total = plan.total + sum(len(job.records) for job in tasks)
+        written = self._writer(total).write([*records, *tasks])
+        ids = {w.record_id for w in writes}
+        landed = written.only(ids)
         pushed = Pushed(
-            written=len(written.landed),
-            failures=list(written.failures),
-            landed=[w for w in writes if w.record_id in written.landed],
+            written=len(landed.landed),
+            failures=list(landed.failures),
+            landed=[w for w in writes if w.record_id in landed.landed],
             interrupted=written.interrupted,
         )
-        if pushed.interrupted:
-            return pushed
-        tasks = push_tasks(self._writer(0), decided.enforcement, self.mapping, now)
-        pushed.tasks = tasks
-        pushed.failures.extend(tasks.failures)
-        pushed.interrupted = tasks.interrupted
-        log.info("enforcement.done", opened=tasks.opened, closed=tasks.closed)
+        pushed.tasks = task_outcome(
+            decided.enforcement, written.only({r for job in tasks for r in job.refs}), now
+        )
+        pushed.failures.extend(pushed.tasks.failures)
+        log.info("enforcement.done", opened=pushed.tasks.opened, closed=pushed.tasks.closed)
         if self.notifier is not None and decided.outbox is not None and not pushed.interrupted:
             pushed.outbox = self.notifier.publish_events(self.client, decided.outbox, now)
         return pushed
@@ -330,8 +333,7 @@ class Cycle:
             retry_ids=retry,
             org_id=org_id,
         )
-        landed = [(w, _after(work.state.current, w)) for w in pushed.landed]
-        mirror = _with_written(work.mirror, landed)
+        mirror = _with_written(work.mirror, pushed.landed, work.state.current)
         ledger = [*decided.adopted, *pushed.tasks.entries]
         self.store.commit_cycle(
             CycleCommit(
@@ -445,18 +447,21 @@ def _evaluated(decisions: Decisions) -> int:
     return len(decisions.accounts) + len(decisions.opportunities)
 
 
-def _after(current: Mapping[str, Mapping[str, Any]], write: RecordWrite) -> dict[str, Any]:
-    """All of syncd's field values on a record once ``write`` landed."""
-    return {**current.get(write.record_id, {}), **write.values}
-
-
 def _with_written(
-    change: MirrorChange, landed: Iterable[tuple[RecordWrite, dict[str, Any]]]
+    change: MirrorChange,
+    landed: Sequence[RecordWrite],
+    current: Mapping[str, Mapping[str, Any]],
 ) -> MirrorChange:
-    written: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
-    for write, values in landed:
-        written.setdefault(write.sobject, []).append((write.record_id, values))
-    return replace(change, written=written)
+    """The mirror's move with the values of the records whose writes landed: all of
+    syncd's field values on each, made as the commit saves them (not held at once)."""
+
+    def after(sobject: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        for write in landed:
+            if write.sobject == sobject:
+                yield write.record_id, {**current.get(write.record_id, {}), **write.values}
+
+    sobjects = dict.fromkeys(w.sobject for w in landed)
+    return replace(change, written={sobject: after(sobject) for sobject in sobjects})
 
 
 def _delta(after: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from syncd.salesforce.bounds import BULK_READ_THRESHOLD
+
 
 @dataclass(frozen=True)
 class CycleOptions:
     api_reserve_percent: float = 20.0  # below this share of the daily allowance: no writes
-    bulk_threshold: int = 50_000  # full reads of bigger objects use Bulk API 2.0
+    bulk_threshold: int = BULK_READ_THRESHOLD  # reads of more rows go through Bulk API 2.0
     write_concurrency: int = 4  # write calls in flight at once
     bulk_write_threshold: int = 5_000  # writes of more records go through Bulk API 2.0
     overlap: timedelta = timedelta(minutes=5)  # re-read before each watermark

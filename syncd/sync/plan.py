@@ -6,10 +6,10 @@ in the next pull with the values it wrote, and then nothing differs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from syncd.engine.cascade import Scope
 from syncd.engine.domain import Decisions, Snapshot
@@ -35,6 +35,29 @@ class RecordWrite:
 
     def payload(self) -> dict[str, Any]:
         return {"Id": self.record_id, **self.values}
+
+
+class Payloads(Sequence[Mapping[str, Any]]):
+    """The writes' request payloads, each made when asked for: a first full cycle writes
+    a million records, whose payloads are never all held at once."""
+
+    def __init__(self, writes: Sequence[RecordWrite]) -> None:
+        self._writes = writes
+
+    def __len__(self) -> int:
+        return len(self._writes)
+
+    @overload
+    def __getitem__(self, index: int) -> Mapping[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Mapping[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> Mapping[str, Any] | Sequence[Mapping[str, Any]]:
+        if isinstance(index, slice):
+            return [w.payload() for w in self._writes[index]]
+        return self._writes[index].payload()
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        return (w.payload() for w in self._writes)
 
 
 @dataclass(frozen=True, slots=True)

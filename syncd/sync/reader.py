@@ -3,8 +3,10 @@
 A full read streams Users, Accounts and Opportunities page by page — REST query pages,
 or Bulk API 2.0 result pages for objects above the bulk threshold — into the domain
 snapshot and, through ``sink``, into the store's mirror staging; the raw JSON of the org
-is never held whole. It also keeps the values each record holds now in the fields syncd
-writes (for the diff) and the newest SystemModstamp per object (the watermarks).
+is never held whole. The first page of every object (and of syncd's Tasks) comes in ONE
+composite call, whose totalSize says which objects are big enough for Bulk. It also
+keeps the values each record holds now in the fields syncd writes (for the diff) and the
+newest SystemModstamp per object (the watermarks).
 
 A change read asks for every object's changes since its watermark (minus the overlap)
 in ONE composite call, deleted rows included (queryAll); only results over 2,000 rows
@@ -62,7 +64,7 @@ class ReadOptions:
     bulk_objects: frozenset[str] = frozenset()  # known to be big (the last cycle said so)
     # Objects of unknown size switch to Bulk when the first REST page says they are bigger.
     bulk_threshold: int | None = None
-    bulk_page_records: int = 50_000
+    bulk_page_records: int | None = None  # None: a page holds what its bytes allow
     overlap: timedelta = timedelta(minutes=5)
 
 
@@ -117,10 +119,18 @@ def read_org(
     current: dict[str, Mapping[str, Any]] = {}
 
     started: list[datetime] = []  # the org's clock when the read began
+    fields = {
+        mapping.user.sobject: mapping.user_fields(),
+        mapping.account.sobject: mapping.account_fields(),
+        mapping.opportunity.sobject: mapping.opportunity_fields(),
+    }
+    opened, asked_at = _first_pages(client, mapping, fields, options, tasks)
+    if asked_at is not None:
+        started.append(asked_at)
 
     def records(sobject: str, fields: list[str]) -> Iterable[dict[str, Any]]:
         count = 0
-        for page in _pages(client, sobject, fields, options):
+        for page in _pages(client, sobject, fields, options, opened.pop(sobject, None)):
             if not started and client.server_time is not None:
                 started.append(client.server_time)
             for record in page:
@@ -134,13 +144,13 @@ def read_org(
         log.info("pull.done", sobject=sobject, records=count)
 
     users = {}
-    for record in records(mapping.user.sobject, mapping.user_fields()):
+    for record in records(mapping.user.sobject, fields[mapping.user.sobject]):
         user = to_user(record, mapping)
         users[user.id] = user
 
     account_writes = account_written_fields(mapping)
     accounts = {}
-    for record in records(mapping.account.sobject, mapping.account_fields()):
+    for record in records(mapping.account.sobject, fields[mapping.account.sobject]):
         account = to_account(record, mapping)
         accounts[account.id] = account
         current[account.id] = written_values(record, account_writes)
@@ -154,7 +164,7 @@ def read_org(
     children = Children(mapping)
     opp_writes = opportunity_written_fields(mapping)
     opportunities = {}
-    for record in records(mapping.opportunity.sobject, mapping.opportunity_fields()):
+    for record in records(mapping.opportunity.sobject, fields[mapping.opportunity.sobject]):
         opp = children.opportunity(record, related)
         opportunities[opp.id] = opp
         current[opp.id] = written_values(record, opp_writes)
@@ -163,12 +173,31 @@ def read_org(
     if started:  # a change made while a long read ran is newer than its start: next cycle
         marks = {name: started[0] for name in watched_objects(mapping)}
     found: list[dict[str, Any]] = []
-    if tasks is not None:
-        found = list(client.query(task_soql(mapping, tasks, options.overlap)))
+    if tasks is not None:  # its first page came with the others: changes from then on
+        found = [task for page in opened.pop(mapping.task.sobject)[1] for task in page]
         read[mapping.task.sobject] = len(found)
-        if client.server_time is not None:
-            marks[mapping.task.sobject] = client.server_time
+        if asked_at is not None:
+            marks[mapping.task.sobject] = asked_at
     return OrgRead(snapshot, current, read, marks, related, found)
+
+
+def _first_pages(
+    client: OrgClient,
+    mapping: FieldMapping,
+    fields: Mapping[str, list[str]],
+    options: ReadOptions,
+    tasks: TaskRead | None,
+) -> tuple[dict[str, tuple[int, Pages]], datetime | None]:
+    """The first page of every object not known to be big, and of syncd's Tasks, in ONE
+    composite call: its totalSize tells which objects to read through Bulk instead."""
+    queries = {
+        name: (pull_soql(name, names, watermark_field=WATERMARK), False)
+        for name, names in fields.items()
+        if name not in options.bulk_objects
+    }
+    if tasks is not None:
+        queries[mapping.task.sobject] = (task_soql(mapping, tasks, options.overlap), False)
+    return change_pages(client, queries) if queries else ({}, None)
 
 
 def task_soql(mapping: FieldMapping, tasks: TaskRead, overlap: timedelta) -> str:
@@ -193,12 +222,17 @@ def watched_objects(mapping: FieldMapping) -> list[str]:
 
 
 def _pages(
-    client: OrgClient, sobject: str, fields: list[str], options: ReadOptions
+    client: OrgClient,
+    sobject: str,
+    fields: list[str],
+    options: ReadOptions,
+    opened: tuple[int, Pages] | None = None,
 ) -> Iterator[Page]:
+    """The object's pages: REST (its first page ``opened`` already), or Bulk if big."""
     soql = pull_soql(sobject, fields, watermark_field=WATERMARK)
     rest: Pages | None = None
     if sobject not in options.bulk_objects:
-        total, rest = client.open_query(soql)
+        total, rest = opened or client.open_query(soql)
         threshold = options.bulk_threshold
         if threshold is None or total <= threshold:
             return rest

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from syncd.engine.enforcement import Closure, Enforcement, LedgerEntry, OrgTask, TaskSpec
-from syncd.salesforce import FailedRecord, WriteJob, Writer
+from syncd.salesforce import FailedRecord, WriteJob, Writer, Written
 from syncd.sync.mapping import FieldMapping, task_closing_values, task_values, to_org_task
 
 # Salesforce answers these when closing a Task whose deal (and so the Task) is gone.
@@ -40,31 +40,39 @@ def push_tasks(
     writer: Writer, enforcement: Enforcement, mapping: FieldMapping, now: datetime
 ) -> TaskOutcome:
     """Upsert the Tasks to open, update the ones to close; the ledger entries to save."""
-    out = TaskOutcome(entries=list(enforcement.seen))
+    return task_outcome(enforcement, writer.write(task_jobs(enforcement, mapping)), now)
+
+
+def task_jobs(enforcement: Enforcement, mapping: FieldMapping) -> list[WriteJob]:
+    """The writes of a cycle's Tasks: upserts by key to open, updates to close (refs:
+    the ledger keys). The cycle sends them with its record writes, in the same calls' flow."""
     opening = list(enforcement.opened)
-    closing = [c for c in enforcement.closed if c.writes_task]
-    out.entries += resolved_without_write(enforcement.closed)
+    closing = _closing_tasks(enforcement)
     task = mapping.task
-    written = writer.write(
-        [
-            WriteJob(
-                task.sobject,
-                "upsert",
-                [task_values(TaskSpec.of(e), mapping) for e in opening],
-                [e.key for e in opening],
-                key_field=task.key_field,
-            ),
-            WriteJob(
-                task.sobject,
-                "update",
-                [_closing(c, mapping) for c in closing],
-                [c.entry.key for c in closing],
-            ),
-        ]
-    )
+    return [
+        WriteJob(
+            task.sobject,
+            "upsert",
+            [task_values(TaskSpec.of(e), mapping) for e in opening],
+            [e.key for e in opening],
+            key_field=task.key_field,
+        ),
+        WriteJob(
+            task.sobject,
+            "update",
+            [_closing(c, mapping) for c in closing],
+            [c.entry.key for c in closing],
+        ),
+    ]
+
+
+def task_outcome(enforcement: Enforcement, written: Written, now: datetime) -> TaskOutcome:
+    """What the Task writes leave for the ledger (``written``: their results by key)."""
+    out = TaskOutcome(entries=list(enforcement.seen))
+    out.entries += resolved_without_write(enforcement.closed)
     out.interrupted = written.interrupted
     gone = {f.record_id for f in written.failures if f.code in GONE_CODES}
-    for entry in opening:
+    for entry in enforcement.opened:
         result = written.landed.get(entry.key)
         if result is not None:
             out.entries.append(replace(entry, task_id=result.id, task_opened_at=now))
@@ -72,7 +80,7 @@ def push_tasks(
         else:  # refused (or never sent): kept without a Task, retried next cycle
             out.entries.append(entry)
             out.deals.add(entry.opportunity_id)
-    for closure in closing:
+    for closure in _closing_tasks(enforcement):
         key = closure.entry.key
         if key in written.landed or key in gone:  # a deleted deal takes its Tasks along
             out.entries.append(_closed(closure))
@@ -81,6 +89,10 @@ def push_tasks(
             out.deals.add(closure.entry.opportunity_id)
     out.failures = [f for f in written.failures if f.record_id not in gone]
     return out
+
+
+def _closing_tasks(enforcement: Enforcement) -> list[Closure]:
+    return [c for c in enforcement.closed if c.writes_task]
 
 
 def _closing(closure: Closure, mapping: FieldMapping) -> dict[str, object]:

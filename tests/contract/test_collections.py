@@ -113,13 +113,13 @@ def test_the_writer_upserts_by_key_and_names_results_by_the_callers_refs(
     assert len(calls_to(org, "/composite/")) == 1
 
 
-def test_a_stop_request_ends_the_writer_between_waves(
+def test_a_stop_request_ends_the_writer_before_more_calls_are_sent(
     client: OrgClient, org: responses.RequestsMock
 ) -> None:
     org.add_callback(responses.PATCH, COLLECTIONS, callback=_echo())
     asked = iter([False, True])
     writer = Writer(client, concurrency=2, should_stop=lambda: next(asked))
-    records = _opps(300)  # three jobs, a call each: a wave of two lands, then the stop
+    records = _opps(300)  # three jobs, a call each: two in flight land, then the stop
     jobs = [
         WriteJob("Opportunity", "update", part, [r["Id"] for r in part])
         for part in (records[:100], records[100:200], records[200:])

@@ -186,7 +186,10 @@ def _no_results() -> None:
     return None
 
 
-def _full(client: OrgClient, mapping: FieldMapping) -> dict[str, int]:
+def _full(client: OrgClient, org: responses.RequestsMock, mapping: FieldMapping) -> dict[str, int]:
+    """A full read with Opportunity known to be big: the first pages of the others come in
+    one composite call (nothing there), the deals through Bulk."""
+    _composite(org, _sub(0), _sub(1))
     options = ReadOptions(bulk_objects=frozenset({"Opportunity"}))
     return read_org(client, mapping, NoProgress(), options=options).read
 
@@ -198,8 +201,10 @@ def test_a_failed_bulk_job_falls_back_to_rest_paging(
     failed = {"state": "Failed", "errorMessage": "InvalidBatch : Failed to process query"}
     _bulk(org, job=failed, results=_no_results)
     with capture_logs() as logs:
-        assert _full(client, mapping) == {"User": 0, "Account": 0, "Opportunity": 1}
-    assert client.calls == {"query": 3, "describe": 1, "bulk_job": 1, "bulk_status": 1}
+        assert _full(client, org, mapping) == {"User": 0, "Account": 0, "Opportunity": 1}
+    assert client.calls == {
+        "composite": 1, "describe": 1, "bulk_job": 1, "bulk_status": 1, "query": 1
+    }  # fmt: skip
     (warning,) = _events(logs, "pull.bulk_failed")
     assert (warning["sobject"], warning["error_code"]) == ("Opportunity", "BulkJobFailed")
     assert warning["fallback"] == "rest" and "Failed to process query" in warning["error"]
@@ -215,9 +220,10 @@ def test_bulk_results_without_the_headers_fall_back_not_a_key_error(
 
     _bulk(org, job={"state": "JobComplete"}, results=header_less)
     with capture_logs() as logs:
-        assert _full(client, mapping)["Opportunity"] == 1
+        assert _full(client, org, mapping)["Opportunity"] == 1
     assert client.calls == {
-        "query": 3, "describe": 1, "bulk_job": 1, "bulk_status": 1, "bulk_results": 1
+        "composite": 1, "describe": 1, "bulk_job": 1, "bulk_status": 1, "bulk_results": 1,
+        "query": 1,
     }  # fmt: skip
     (warning,) = _events(logs, "pull.bulk_failed")
     assert warning["error_code"] == "MalformedAnswer"
@@ -249,8 +255,8 @@ def test_a_used_up_allowance_stops_a_bulk_read(
     org.get(f"{DATA}/sobjects/Opportunity/describe", json=DESCRIBE)
     org.post(JOBS, status=403, json=sf_error("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit"))
     with pytest.raises(ApiLimitExceeded):
-        _full(client, mapping)
-    assert client.calls == {"query": 2, "describe": 1, "bulk_job": 1}
+        _full(client, org, mapping)
+    assert client.calls == {"composite": 1, "describe": 1, "bulk_job": 1}
 
 
 def test_a_bulk_read_failing_after_its_first_page_is_not_read_twice(
@@ -265,5 +271,5 @@ def test_a_bulk_read_failing_after_its_first_page_is_not_read_twice(
 
     _bulk(org, job={"state": "JobComplete"}, results=pages)
     with pytest.raises(FatalSyncError, match="INVALIDLOCATOR"):
-        _full(client, mapping)
-    assert client.calls["bulk_results"] == 2 and client.calls["query"] == 2  # no REST read
+        _full(client, org, mapping)
+    assert client.calls["bulk_results"] == 2 and "query" not in client.calls  # no REST read

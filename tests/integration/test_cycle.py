@@ -10,6 +10,7 @@ import certifi
 import pytest
 
 from syncd.errors import ApiLimitExceeded, FatalSyncError
+from syncd.salesforce.bounds import cycle_bound
 from syncd.sandbox import SandboxServer
 from syncd.sandbox.dataset import demo_dataset, demo_landmarks
 from syncd.sandbox.org import ORG_ID
@@ -45,13 +46,15 @@ def test_full_cycle_sets_expected_flags_on_landmarks(
 def test_call_counts_are_at_the_lower_bound(server: SandboxServer, run_cycle: RunCycle) -> None:
     server.reset_calls()
     report = run_cycle()
-    pages = sum(-(-n // 2000) or 1 for n in report.read.values())
-    assert server.calls["query"] + server.calls.get("query_more", 0) == pages
+    # every object's rows and the violation Tasks a new store adopts: one composite call
+    assert all(n <= 2000 for n in report.read.values())
+    assert server.calls["composite"] == 1 and "query" not in server.calls
     written = len(report.plan.accounts), len(report.plan.opportunities)
     assert server.calls["collections_update"] == sum(-(-n // 200) for n in written)
     task_calls = -(-report.tasks_opened // 200)  # one upsert per 200 new violation Tasks
     assert report.tasks_opened > 0 and server.calls["collections_upsert"] == task_calls
-    assert server.api_calls() == pages + server.calls["collections_update"] + task_calls
+    bound = cycle_bound(report.read, [*written, report.tasks_opened])
+    assert server.api_calls() == 1 + server.calls["collections_update"] + task_calls == bound
     assert report.api_calls == server.api_calls()
 
 
@@ -91,20 +94,20 @@ def test_per_record_failure_is_reported_and_retried_next_cycle(
 
 
 def test_server_unavailable_is_retried(server: SandboxServer, run_cycle: RunCycle) -> None:
-    server.faults.fail_next(503, "SERVER_UNAVAILABLE", times=2, kind="query")
+    server.faults.fail_next(503, "SERVER_UNAVAILABLE", times=2, kind="composite")
     report = run_cycle()
     assert report.outcome == "success"
-    # three objects, the violation Tasks a new store adopts, two refused attempts
-    assert server.calls["query"] == 3 + 1 + 2
+    # the first pages of three objects and of the Tasks, once answered, twice refused
+    assert server.calls["composite"] == 1 + 2
 
 
 def test_request_limit_exceeded_stops_cleanly(
     server: SandboxServer, run_cycle: RunCycle, runtime: Runtime
 ) -> None:
-    server.faults.fail_next(403, "REQUEST_LIMIT_EXCEEDED", times=1, kind="query")
+    server.faults.fail_next(403, "REQUEST_LIMIT_EXCEEDED", times=1, kind="composite")
     with pytest.raises(ApiLimitExceeded):
         run_cycle()
-    assert server.calls["query"] == 1, "no tight retry loop"
+    assert server.calls["composite"] == 1 and "query" not in server.calls, "no tight retry loop"
     assert writes(server) == 0
     (run,) = runtime.store.recent_runs(1)
     assert run.outcome == "failed" and "REQUEST_LIMIT_EXCEEDED" in (run.error or "")

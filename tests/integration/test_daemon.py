@@ -195,7 +195,7 @@ def test_sigterm_mid_cycle_exits_0_and_leaves_the_store_consistent(
     try:
         (run,) = store.recent_runs(5)
         # The signal came during the pull: the cycle stops before its first write batch.
-        assert run.outcome == "interrupted" and run.records_written == 0
+        assert run.outcome == "interrupted" and run.records_written == 0, run.error
         assert store.watermarks() == {} and store.ledger() == []  # the next run redoes it
     finally:
         store.close()

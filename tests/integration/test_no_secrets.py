@@ -138,7 +138,7 @@ def test_an_authentication_failure(
 
 
 def test_a_failing_cycle(server: SandboxServer, runner: CliRunner, tmp_path: Path) -> None:
-    server.faults.fail_next(403, "REQUEST_LIMIT_EXCEEDED", times=50, kind="query")
+    server.faults.fail_next(403, "REQUEST_LIMIT_EXCEEDED", times=50, kind="composite")
     outcome = run_cli(runner, "sync", server, tmp_path)
     assert outcome.exit_code == 1, outcome.text
     assert "REQUEST_LIMIT_EXCEEDED" in outcome.text

@@ -1,4 +1,4 @@
-"""A 5,000-opportunity org: exact API call counts against the REST lower bound."""
+"""A 5,000-opportunity org: exact API call counts, at the true bound (``bounds``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from syncd.salesforce import OrgClient
+from syncd.salesforce.bounds import cycle_bound
 from syncd.salesforce.writes import call_bound, choose
 from syncd.sandbox import SandboxOrg, serve_sandbox
 from syncd.sandbox.dataset import synthetic_dataset
@@ -34,7 +35,7 @@ def big_server(cert_dir: Path) -> Iterator:
         yield server
 
 
-def test_5000_opportunities_sync_at_the_lower_bound(big_server, tmp_path: Path) -> None:
+def test_5000_opportunities_sync_at_the_true_bound(big_server, tmp_path: Path) -> None:
     sf = big_server.salesforce_settings()
     runtime = open_runtime(
         load_settings(salesforce=sf, state_dir=tmp_path / "state"), OrgClient(sf, retry=NO_WAIT)
@@ -48,17 +49,20 @@ def test_5000_opportunities_sync_at_the_lower_bound(big_server, tmp_path: Path) 
         big_server.reset_calls()
         report = cycle.run()
         assert report.read["Opportunity"] == 5000
-        # a page per 2,000 records of each object (a query that finds nothing is one page:
-        # the violation Tasks a new store adopts)
-        queries = sum(max(1, ceil_div(n, 2000)) for n in report.read.values())
+        # The first page of every object (and of the violation Tasks a new store adopts)
+        # in one composite call, then a page per 2,000 records; 5,000 deals are below the
+        # Bulk read threshold (a Bulk query would cost 3 calls + a describe, REST 2 more).
+        more = sum(max(ceil_div(n, 2000) - 1, 0) for n in report.read.values())
         # each object's writes through the API their number calls for (1,000 records a
-        # Composite of Collections below the Bulk threshold): the true lower bound
+        # Composite of Collections below the Bulk threshold)
         writes = [len(report.plan.accounts), len(report.plan.opportunities), report.tasks_opened]
-        bound = sum(call_bound(n, choose(n, options.bulk_write_threshold)) for n in writes)
+        write_calls = sum(call_bound(n, choose(n, options.bulk_write_threshold)) for n in writes)
         calls = big_server.calls
-        assert calls["query"] + calls.get("query_more", 0) == queries
-        assert calls["composite"] == bound == 1 + 5 + 1
-        assert big_server.api_calls() == queries + bound
+        assert calls["query_more"] == more and "query" not in calls
+        assert calls["composite"] == 1 + write_calls == 1 + (1 + 5 + 1)
+        assert big_server.api_calls() == 1 + more + write_calls
+        # the true bound (syncd.salesforce.bounds): no call above it
+        assert big_server.api_calls() == cycle_bound(report.read, writes)
         assert report.written == report.plan.total > 4000
 
         time.sleep(2)  # the org's Date header has whole seconds
@@ -77,3 +81,55 @@ def test_5000_opportunities_sync_at_the_lower_bound(big_server, tmp_path: Path) 
         assert idle.written == 0 and big_server.api_calls() == 1
     finally:
         runtime.close()
+
+
+def test_bulk_reads_and_bulk_ingest_writes_cost_their_exact_calls(
+    big_server, tmp_path: Path
+) -> None:
+    """Thresholds set low so a 5,000-deal org takes the Bulk API 2.0 paths both ways."""
+    sf = big_server.salesforce_settings()
+    runtime = open_runtime(
+        load_settings(salesforce=sf, state_dir=tmp_path / "state"), OrgClient(sf, retry=NO_WAIT)
+    )
+    options = CycleOptions(overlap=timedelta(0), bulk_threshold=2000, bulk_write_threshold=500)
+    try:
+        cycle = Cycle(
+            runtime.client, runtime.store, runtime.mapping, runtime.policy, options=options
+        )
+        big_server.reset_calls()
+        report = cycle.run()
+        assert report.outcome == "success" and report.written == report.plan.total
+        accounts, deals = len(report.plan.accounts), len(report.plan.opportunities)
+        assert min(accounts, deals) >= 500 and report.read["Account"] <= 2000
+        calls = big_server.calls
+        # Reads: the first pages in one composite; the deals (5,000 > 2,000) again through
+        # one Bulk query job: describe, create, one poll, one results page.
+        assert calls["describe"] == calls["bulk_job"] == calls["bulk_status"] == 1
+        assert calls["bulk_results"] == 1 and "query" not in calls
+        # Writes: one Bulk ingest job per object (create, upload, close, one poll, the
+        # successful-results file); the Tasks by their own number.
+        ingest = ("job", "upload", "state", "status", "results")
+        assert {k: calls[f"bulk_ingest_{k}"] for k in ingest} == dict.fromkeys(ingest, 2)
+        tasks = report.tasks_opened
+        task_api = choose(tasks, options.bulk_write_threshold)
+        assert task_api in ("collections", "composite")
+        task_kind = "collections_upsert" if task_api == "collections" else "composite"
+        assert calls[task_kind] == call_bound(tasks, task_api) + (task_kind == "composite")
+        reads = 1 + 4  # composite, describe + Bulk query
+        assert big_server.api_calls() == reads + 2 * 5 + call_bound(tasks, task_api)
+        # (thresholds this low cost more than the true bound: ``bounds`` sets the defaults)
+        assert big_server.api_calls() > cycle_bound(report.read, [accounts, deals, tasks])
+
+        time.sleep(2)  # the org's Date header has whole seconds
+        big_server.reset_calls()
+        echo = cycle.run()  # the echo: its deals through a Bulk queryAll (describe cached)
+        assert echo.mode == "incremental" and echo.written == 0
+        assert big_server.calls == {"composite": 1, "bulk_job": 1, "bulk_status": 1,
+                                    "bulk_results": 1, **_logins(big_server)}  # fmt: skip
+        assert big_server.api_calls() == 4
+    finally:
+        runtime.close()
+
+
+def _logins(server) -> dict[str, int]:
+    return {k: server.calls[k] for k in ("token", "versions") if server.calls.get(k)}

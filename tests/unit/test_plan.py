@@ -11,7 +11,7 @@ from syncd.engine.domain import (
 )
 from syncd.engine.enforcement import Hold
 from syncd.sync.mapping import load_mapping
-from syncd.sync.plan import TEXT_LIMIT, plan_writes, same_value
+from syncd.sync.plan import TEXT_LIMIT, Payloads, RecordWrite, plan_writes, same_value
 
 ROOT = Path(__file__).resolve().parents[2]
 ACC, OPP, P1 = "001000000000001AAA", "006000000000001AAA", "0015g0000000001AAA"
@@ -133,3 +133,11 @@ def test_account_extras_clear_the_resync_box_even_on_undecided_accounts(mapping)
     current[P1]["RoE_Resync_Requested__c"] = False
     again = plan_writes(decisions(), current, mapping, account_extras={ACC: clear, P1: clear})
     assert again.total == 0
+
+
+def test_payloads_are_made_when_asked_for() -> None:
+    writes = [RecordWrite("Opportunity", f"006{i}", {"RoE_Status__c": "Compliant"}) for i in "AB"]
+    payloads = Payloads(writes)
+    assert len(payloads) == 2 and payloads[1] == {"Id": "006B", "RoE_Status__c": "Compliant"}
+    assert list(payloads) == [w.payload() for w in writes] == payloads[0:2]
+    assert payloads[0] is not payloads[0]  # made anew: nothing is held
