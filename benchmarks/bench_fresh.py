@@ -240,6 +240,9 @@ def main() -> None:
     parser.add_argument(
         "--prepared", action="store_true", help="write the daemon's store directly (1M deals)"
     )
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the table only (benchmarks/publish.py)"
+    )
     args = parser.parse_args()
     configure_logging("json", "warning", stream=sys.stderr)  # keep stdout for the table
     n, today = args.opportunities, datetime.now(UTC).date()
@@ -259,6 +262,8 @@ def main() -> None:
         finally:
             org.close()
     print(table(rows, n))
+    if args.markdown:
+        return
     print(
         f"\nmachine: Python {platform.python_version()}, {platform.machine()}; "
         f"{args.latency * 1000:.0f} ms a call; CPU = user + system of syncd's process"

@@ -45,7 +45,11 @@ SECTIONS: dict[str, list[list[str]]] = {
         ["bench_bulk2_script.py", "--opportunities", "10000", "--latency", "0.05"],
         ["bench_bulk2_script.py", "--opportunities", "100000", "--latency", "0.05"],
     ],
-    "fresh": [["bench_fresh.py"]],
+    "fresh": [
+        ["bench_fresh.py", "--opportunities", "10000"],
+        ["bench_fresh.py", "--opportunities", "100000"],
+        ["bench_fresh.py", "--opportunities", "1000000", "--prepared", "--timeout", "120"],
+    ],
 }
 
 
@@ -139,7 +143,8 @@ def main() -> None:
             continue
         written = publish(name, table)
         if not written:
-            print(f"{name}: no file has a {start(name)} block", file=sys.stderr)
+            print(f"{name}: no file has a {start(name)} block; its table:", file=sys.stderr)
+            print(table.markdown())
         for path in written:
             print(f"{name}: rewrote {path.relative_to(ROOT)}", file=sys.stderr)
 
