@@ -20,43 +20,10 @@ from syncd.salesforce import OrgClient
 from syncd.salesforce.soql import identifier, select, soql_format
 from syncd.service.runtime import probe_store
 from syncd.settings import Settings
+from syncd.sync.field_types import SALESFORCE_TYPES
 from syncd.sync.mapping import FieldMapping, RelatedSource, load_mapping
 
 # Salesforce field types each domain attribute accepts (describe's `type`).
-_TEXT = {"string", "textarea", "picklist", "email", "phone", "url", "combobox"}
-_ID = {"id", "reference", "string"}
-_FLAG = {"boolean"}
-_DATE = {"date"}
-_MOMENT = {"datetime"}
-_NUMBER = {"currency", "double", "int", "percent"}
-
-EXPECTED: dict[str, dict[str, set[str]]] = {
-    "account": {
-        "id": _ID, "name": _TEXT, "owner_id": _ID, "parent_id": _ID, "is_partner": _FLAG,
-        "billing_country": _TEXT, "named": _FLAG, "global_account": _FLAG,
-        "incumbent_partner_id": _ID, "resync_requested": _FLAG,
-        "lead": {"picklist", "string"}, "lead_partner_id": _ID, "reason": _TEXT,
-    },
-    "opportunity": {
-        "id": _ID, "name": _TEXT, "account_id": _ID, "owner_id": _ID, "type": _TEXT,
-        "lead_source": _TEXT, "stage_name": _TEXT, "is_closed": _FLAG, "is_won": _FLAG,
-        "amount": _NUMBER, "close_date": _DATE, "created_at": _MOMENT, "partner_id": _ID,
-        "registration_partner_id": _ID, "registration_status": _TEXT,
-        "registration_approved_on": _DATE | _MOMENT, "registration_expires_on": _DATE | _MOMENT,
-        "override_lead": _TEXT, "override_reason": _TEXT, "exception_requested": _FLAG,
-        "exception_reason": _TEXT, "exception_decision": _TEXT,
-        "exception_decision_reason": _TEXT, "last_modified_by": _ID,
-        "last_modified_at": _MOMENT, "currency": _TEXT,
-        "expected_lead": {"picklist", "string"}, "protected_partner_id": _ID,
-        "status": {"picklist", "string"}, "comp_eligible": _FLAG, "remedy": _TEXT,
-        "reason": _TEXT,
-    },
-    "user": {
-        "id": _ID, "name": _TEXT, "manager_id": _ID, "is_active": _FLAG, "user_type": _TEXT,
-        "partner_account_id": _ID, "segment": _TEXT,
-    },
-    "related": {"parent_field": _ID},  # a related source's lookup to the Opportunity
-}  # fmt: skip
 
 
 @dataclass
@@ -237,7 +204,7 @@ def _check_field(
             "security; deploy mappings/salesforce and assign the syncd_Integration permission set)"
         )
         return
-    accepted = EXPECTED.get(wanted.section, {}).get(wanted.attr)
+    accepted = SALESFORCE_TYPES.get(wanted.section, {}).get(wanted.attr)
     if accepted is not None and info.get("type") not in accepted:
         report.problems.append(
             f"{where}: type {info.get('type')!r}, expected one of {sorted(accepted)}"
