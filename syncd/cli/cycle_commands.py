@@ -39,7 +39,6 @@ def sync(
     from syncd.cli.report import print_plan, print_summary
     from syncd.service.runtime import open_runtime
     from syncd.store.lock import InstanceLock
-    from syncd.sync.cycle import Cycle, CycleOptions
 
     if output is not OutputFormat.table and not dry_run:
         raise typer.BadParameter("csv and json are for the planned writes of --dry-run")
@@ -49,15 +48,7 @@ def sync(
     try:
         with InstanceLock(runtime.store, runtime.settings.state_dir).held():
             with progress_bar() as bar:
-                report = Cycle(
-                    runtime.client,
-                    runtime.store,
-                    runtime.mapping,
-                    runtime.policy,
-                    progress=bar,
-                    options=CycleOptions.from_settings(runtime.settings),
-                    notifier=runtime.notifier,
-                ).run(dry_run=dry_run, full=full)
+                report = runtime.cycle(progress=bar).run(dry_run=dry_run, full=full)
             if runtime.notifier is not None and not dry_run:  # after the commit, never in it
                 delivered = runtime.notifier.deliver()
         if dry_run:

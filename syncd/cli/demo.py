@@ -23,7 +23,7 @@ from syncd.sandbox import SandboxOrg, serve_sandbox
 from syncd.sandbox.dataset import demo_dataset
 from syncd.service.runtime import open_runtime
 from syncd.settings import Settings, load_settings
-from syncd.sync.cycle import Cycle, CycleReport
+from syncd.sync.cycle import CycleReport
 from syncd.sync.reader import ProgressSink
 
 # Where --notify sends what: channel operations, and the reps' managers.
@@ -83,14 +83,7 @@ def run_demo(
         sf = server.salesforce_settings()
         runtime = open_runtime(demo_settings(state_dir, sf, notifications), OrgClient(sf))
         stack.callback(runtime.close)
-        report = Cycle(
-            runtime.client,
-            runtime.store,
-            runtime.mapping,
-            runtime.policy,
-            progress=progress,
-            notifier=runtime.notifier,
-        ).run()
+        report = runtime.cycle(progress=progress).run()
         print_summary(console, report, state_location=str(db.resolve()))
         if receiver is not None and runtime.notifier is not None:
             from syncd.cli.demo_notify import show_notifications

@@ -37,7 +37,6 @@ from syncd.service.runtime import Runtime
 from syncd.service.signals import StopSignals
 from syncd.store.history import prune_history
 from syncd.store.lock import InstanceLock, LockLost
-from syncd.sync.cycle import Cycle, CycleOptions
 
 log = structlog.get_logger("syncd.daemon")
 CYCLE_JOB = "sync-cycle"
@@ -55,15 +54,7 @@ class Daemon:
         self.metrics = Metrics()
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.lock = InstanceLock(runtime.store, runtime.settings.state_dir)
-        self.cycle = Cycle(
-            runtime.client,
-            runtime.store,
-            runtime.mapping,
-            runtime.policy,
-            should_stop=self.stop.is_set,
-            options=CycleOptions.from_settings(runtime.settings),
-            notifier=runtime.notifier,
-        )
+        self.cycle = runtime.cycle(should_stop=self.stop.is_set)
         self.publisher = Publisher.from_runtime(runtime)
         self._cycle_lock = threading.Lock()  # the cron jobs and the interval job never overlap
         self.lost_lock = False

@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from syncd.engine.policy import Policy, load_policy
 from syncd.errors import ConfigError
@@ -19,7 +19,9 @@ from syncd.salesforce import OrgClient
 from syncd.salesforce.config import SalesforceSettings
 from syncd.settings import Settings, SettingsError
 from syncd.store.store import Store
+from syncd.sync.cycle import Cycle
 from syncd.sync.mapping import FieldMapping, load_mapping
+from syncd.sync.options import CycleOptions
 
 T = TypeVar("T")
 
@@ -35,6 +37,19 @@ class Runtime:
 
     def close(self) -> None:
         self.store.close()
+
+    def cycle(self, **extra: Any) -> Cycle:
+        """A cycle over this runtime's org, store, files, settings and notifier; ``extra``:
+        what only its caller knows (a progress bar, a stop signal)."""
+        return Cycle(
+            self.client,
+            self.store,
+            self.mapping,
+            self.policy,
+            options=CycleOptions.from_settings(self.settings),
+            notifier=self.notifier,
+            **extra,
+        )
 
 
 def secret_values(sf: SalesforceSettings) -> list[str | None]:
