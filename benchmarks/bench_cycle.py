@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from pydantic import SecretStr
@@ -72,6 +72,7 @@ from syncd.sync.plan import plan_writes, resync_clears  # noqa: E402
 from syncd.sync.reader import account_written_fields, opportunity_written_fields  # noqa: E402
 
 SEED = 11
+K = TypeVar("K")
 API_VERSION = "62.0"
 DEALS_PER_REP = 400  # users grow with the org: 250 field reps at 100k deals
 
@@ -167,16 +168,23 @@ class RemoteOrg:
 # -- syncd ---------------------------------------------------------------------------------
 
 
-def true_bound(report: CycleReport, bulk_bytes: dict[str, int]) -> int:
+def true_bound(
+    report: CycleReport,
+    mapping: FieldMapping,
+    bulk_bytes: dict[str, int],
+    upload_bytes: dict[tuple[str, str], int],
+) -> int:
     """The fewest calls the cycle's reads and writes could cost (``syncd.salesforce.bounds``:
-    the API that is cheapest for each object's rows and each set of writes)."""
-    writes = [
-        len(report.plan.accounts),
-        len(report.plan.opportunities),
-        report.tasks_opened,
-        report.tasks_closed,
+    the API that is cheapest for each object's rows and each set of writes; a set written
+    through Bulk ingest needs a job per 112.5 MB of its CSV)."""
+    sets = [
+        (len(report.plan.accounts), (mapping.account.sobject, "update")),
+        (len(report.plan.opportunities), (mapping.opportunity.sobject, "update")),
+        (report.tasks_opened, (mapping.task.sobject, "upsert")),
+        (report.tasks_closed, (mapping.task.sobject, "update")),
     ]
-    return cycle_bound(report.read, writes, bulk_bytes)
+    sizes = [upload_bytes.get(key, 0) for _, key in sets]
+    return cycle_bound(report.read, [n for n, _ in sets], bulk_bytes, sizes)
 
 
 READ_KINDS = ("query", "query_more", "describe", "bulk_job", "bulk_status", "bulk_results")
@@ -194,7 +202,7 @@ def critical_path(calls: dict[str, int], concurrency: int) -> int:
     return reads + max(longest, ceil_div(writes, concurrency))
 
 
-def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+def _delta(after: dict[K, int], before: dict[K, int]) -> dict[K, int]:
     return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
 
@@ -224,6 +232,7 @@ def syncd_cycles(
                 print(f"edited {changed:,} deals", file=sys.stderr)
             org.ask("reset")
             bytes_before = dict(runtime.client.bulk_read_bytes)
+            uploads_before = dict(runtime.client.bulk_upload_bytes)
             start, cpu = time.perf_counter(), time.process_time()
             report = cycle.run()
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -237,7 +246,12 @@ def syncd_cycles(
                     report.written,
                     report.tasks_opened + report.tasks_closed,
                     org.ask("calls"),
-                    true_bound(report, _delta(dict(runtime.client.bulk_read_bytes), bytes_before)),
+                    true_bound(
+                        report,
+                        runtime.mapping,
+                        _delta(dict(runtime.client.bulk_read_bytes), bytes_before),
+                        _delta(dict(runtime.client.bulk_upload_bytes), uploads_before),
+                    ),
                     wall,
                     peak_rss_mb(),
                     critical_path(kinds, options.write_concurrency),
@@ -245,7 +259,8 @@ def syncd_cycles(
                 )
             )
             del report  # as the daemon does: a report does not outlive its cycle
-            print(f"{run}: done in {wall:.1f} s", file=sys.stderr)
+            by_kind = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+            print(f"{run}: done in {wall:.1f} s; calls: {by_kind}", file=sys.stderr)
         return rows, runtime.mapping, runtime.policy
     finally:
         runtime.close()

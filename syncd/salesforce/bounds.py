@@ -17,8 +17,10 @@ objects' queries (a cycle's full read and its change read both start that way), 
 each object costs its later REST pages or, when fewer, a Bulk query.
 
 Writes: ``writes.lowest_bound`` (Collections ⌈N / 200⌉, Composite of Collections
-⌈N / 1,000⌉, Bulk ingest 5 a job). Describes, extra status polls and a REST page read
-before an object turned out big enough for Bulk are overhead above the bound.
+⌈N / 1,000⌉, Bulk ingest 5 a job; a job's upload holds at most 150 MB once base64
+encoded, so a set of writes whose CSV is C bytes needs ⌈C / 112.5 MB⌉ jobs). Describes
+(unless they rode along in the first Composite call), extra status polls and a REST
+page read before an object turned out big enough for Bulk are overhead above the bound.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ COMPOSITE_QUERIES = 5  # query subrequests one Composite call carries
 # Past this many rows a Bulk query (3 calls) costs fewer than the REST pages after the
 # first (⌈R / 2,000⌉ - 1): the default read threshold (``prefer_bulk``).
 BULK_READ_THRESHOLD = 4 * REST_PAGE
+INGEST_UPLOAD_BYTES = 150_000_000 * 3 // 4  # CSV one ingest job takes: 150 MB as base64
 
 
 def ceil_div(n: int, d: int) -> int:
@@ -73,21 +76,36 @@ def read_bound(rows: Mapping[str, int], csv_bytes: Mapping[str, int] | None = No
     return first + sum(later_pages(n, sizes.get(name, 0)) for name, n in rows.items())
 
 
+def ingest_jobs(csv_bytes: int) -> int:
+    """Bulk ingest jobs ``csv_bytes`` of CSV need at least (one upload a job)."""
+    return max(1, ceil_div(csv_bytes, INGEST_UPLOAD_BYTES))
+
+
 def cycle_bound(
-    read: Mapping[str, int], writes: Iterable[int], csv_bytes: Mapping[str, int] | None = None
+    read: Mapping[str, int],
+    writes: Iterable[int],
+    csv_bytes: Mapping[str, int] | None = None,
+    upload_bytes: Iterable[int] = (),
 ) -> int:
     """The true bound of one cycle: its reads, and each set of writes (records of one
-    object written one way) through its cheapest API."""
-    return read_bound(read, csv_bytes) + sum(lowest_bound(n) for n in writes)
+    object written one way) through its cheapest API; ``upload_bytes``: the CSV each set
+    took when written through Bulk ingest (its job count), in the order of ``writes``."""
+    sizes = list(upload_bytes)
+    sizes += [0] * (len(writes := list(writes)) - len(sizes))
+    return read_bound(read, csv_bytes) + sum(
+        lowest_bound(n, ingest_jobs(size)) for n, size in zip(writes, sizes, strict=True)
+    )
 
 
 __all__ = [
     "BULK_PAGE_BYTES",
     "BULK_READ_THRESHOLD",
+    "INGEST_UPLOAD_BYTES",
     "REST_PAGE",
     "bulk_pages",
     "bulk_query",
     "cycle_bound",
+    "ingest_jobs",
     "later_pages",
     "prefer_bulk",
     "read_bound",

@@ -21,10 +21,9 @@ a missing ``Sforce-NumberOfRecords`` as a bare KeyError. Salesforce always sends
 from __future__ import annotations
 
 import csv
-import io
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -37,6 +36,7 @@ from simple_salesforce.bulk2 import Operation, _Bulk2Client
 from simple_salesforce.util import call_salesforce
 
 from syncd.errors import FatalSyncError, RetriableError
+from syncd.salesforce.csv_lines import csv_lines
 from syncd.salesforce.soql import identifier
 
 T = TypeVar("T")
@@ -52,8 +52,8 @@ _DONE, _FAILED = "JobComplete", frozenset({"Failed", "Aborted"})
 _WAITING = frozenset({"UploadComplete", "InProgress", "Open"})
 LOCATOR, RECORD_COUNT = "Sforce-Locator", "Sforce-NumberOfRecords"
 BULK_PAGE_BYTES = 32_000_000  # CSV bytes a results page holds, about (syncd's budget)
-# Before the first page tells, a row is taken as this wide: the first page asks for
-# BULK_PAGE_BYTES / 640 = 50,000 rows.
+# Before the first page tells, and with no sample of the rows (``row_bytes``), a row is
+# taken as this wide: the first page asks for BULK_PAGE_BYTES / 640 = 50,000 rows.
 ASSUMED_ROW_BYTES = 640
 
 
@@ -78,6 +78,7 @@ class BulkQuery:
     include_deleted: bool = False
     page_bytes: int = BULK_PAGE_BYTES  # CSV a results page may hold, about
     page_records: int | None = None  # and at most this many rows (None: bytes decide)
+    row_bytes: float | None = None  # a row's CSV width, from a sample (sizes the 1st page)
     poll_seconds: float = 0.2
     timeout_seconds: float = 3600.0
 
@@ -99,23 +100,42 @@ def field_types(describe: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def csv_row_bytes(records: Sequence[Mapping[str, Any]]) -> float | None:
+    """About how wide a row of these records is in a results page's CSV (every value
+    quoted, comma-separated, one line each), from REST records of the same query: what
+    sizes the first results page before one was seen. None without a sample."""
+    if not records:
+        return None
+    # two quotes and a separator (or the line's end) per cell
+    text = sum(len(_cell(v)) + 3 for record in records for v in record.values())
+    return text / len(records)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def run(
     call: Caller[Any],
     query: BulkQuery,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    on_bytes: Callable[[int], None] = lambda size: None,
+    on_page: Callable[[int, int], None] = lambda size, rows: None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Create the job, wait for it, then yield its rows, typed, ``DECODE_ROWS`` at a time.
 
     Pipelined: while the caller works on one results page, the next is already being
     fetched (one call in flight, so at most two pages' CSV text are held). A page asks
     for as many rows as ``query.page_bytes`` of CSV hold, judged by the pages so far.
-    ``on_bytes`` is told each page's CSV size.
+    ``on_page`` is told each page's CSV size and rows.
     """
     job_id = _create(call, query)
     _wait(call, query, job_id, sleep, clock)
-    sizer = _PageSizer(query.page_bytes, query.page_records)
+    sizer = _PageSizer(query.page_bytes, query.page_records, query.row_bytes)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncd-bulk-read") as pool:
         pending: Future[dict[str, Any]] | None = pool.submit(
             _fetch, call, query, job_id, "", sizer.next_rows()
@@ -124,7 +144,7 @@ def run(
             while pending is not None:
                 result = pending.result()
                 text = result["records"]
-                on_bytes(len(text))
+                on_page(len(text), result["number_of_records"])
                 locator = result["locator"]
                 pending = None
                 if locator:  # the next page travels while this one is decoded
@@ -142,15 +162,16 @@ DECODE_ROWS = 5_000  # rows typed and handed on at once: a page is never held de
 class _PageSizer:
     """maxRecords for the next page: its byte budget at the bytes a row took so far."""
 
-    def __init__(self, page_bytes: int, cap: int | None) -> None:
+    def __init__(self, page_bytes: int, cap: int | None, row_bytes: float | None = None) -> None:
         self.page_bytes, self.cap = page_bytes, cap
+        self.assumed = row_bytes or ASSUMED_ROW_BYTES
         self.bytes, self.rows = 0, 0
 
     def saw(self, size: int, rows: int) -> None:
         self.bytes, self.rows = self.bytes + size, self.rows + rows
 
     def next_rows(self) -> int:
-        per_row = self.bytes / self.rows if self.rows else ASSUMED_ROW_BYTES
+        per_row = self.bytes / self.rows if self.rows else self.assumed
         rows = max(1, int(self.page_bytes / max(per_row, 1.0)))
         return min(rows, self.cap) if self.cap else rows
 
@@ -163,7 +184,7 @@ def _fetch(
 
 
 def _decoded(
-    text: str, expected: int, types: Mapping[str, str], job_id: str
+    text: str | bytes, expected: int, types: Mapping[str, str], job_id: str
 ) -> Iterator[list[dict[str, Any]]]:
     """A page's rows, typed, in chunks; refused when the count disagrees with its header."""
     count = 0
@@ -219,7 +240,7 @@ def results_page(response: requests.Response, job_id: str) -> dict[str, Any]:
     return {
         "locator": "" if locator == "null" else locator,
         "number_of_records": int(count),
-        "records": response.content.decode("utf-8").replace("\x00", ""),
+        "records": response.content,  # decoded line by line as it is parsed (parse_rows)
     }
 
 
@@ -268,14 +289,33 @@ def _wait(
         interval = min(interval * POLL_GROWTH, MAX_POLL_SECONDS)
 
 
-def parse_page(text: str, types: Mapping[str, str], job_id: str = "?") -> list[dict[str, Any]]:
+def parse_page(
+    text: str | bytes, types: Mapping[str, str], job_id: str = "?"
+) -> list[dict[str, Any]]:
     """A results page (header row + rows) as typed record dicts."""
     return list(parse_rows(text, types, job_id))
 
 
-def parse_rows(text: str, types: Mapping[str, str], job_id: str = "?") -> Iterator[dict[str, Any]]:
-    """The rows of a results page, typed one at a time (the page is never held decoded)."""
-    reader = csv.reader(io.StringIO(text))
+def parse_rows(
+    text: str | bytes, types: Mapping[str, str], job_id: str = "?"
+) -> Iterator[dict[str, Any]]:
+    """The rows of a results page, typed one at a time (the page is never held decoded).
+
+    A page as Salesforce sent it (UTF-8 bytes) is decoded a line at a time (``csv_lines``).
+    """
+    try:
+        yield from _typed_rows(csv_lines(text), types, job_id)
+    except UnicodeDecodeError as exc:
+        raise FatalSyncError(
+            f"Bulk query job {job_id}: a results page is not UTF-8 ({exc.reason} at byte "
+            f"{exc.start} of a line)"
+        ) from exc
+
+
+def _typed_rows(
+    lines: Iterator[str], types: Mapping[str, str], job_id: str
+) -> Iterator[dict[str, Any]]:
+    reader = csv.reader(lines)
     header = next(reader, None)
     if header is None:
         return

@@ -10,7 +10,7 @@ call, ``allOrNone=false``) and keeps count of the API calls it sent, by kind.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from types import MappingProxyType
@@ -67,6 +67,8 @@ class OrgClient:
         self._versions: list[str] | None = None  # what the org serves, asked once per client
         self._field_types: dict[str, dict[str, str]] = {}  # describe per object, kept for life
         self._bulk_bytes: Counter[str] = Counter()
+        self._upload_bytes: Counter[tuple[str, str]] = Counter()
+        self._row_bytes: dict[str, float] = {}  # CSV width of the last Bulk page, by object
 
     # -- connection ---------------------------------------------------------------
 
@@ -216,6 +218,7 @@ class OrgClient:
         *,
         include_deleted: bool = False,
         page_records: int | None = None,
+        row_bytes: float | None = None,
         poll_seconds: float = 0.2,
         timeout_seconds: float = 3600.0,
     ) -> Iterator[list[dict[str, Any]]]:
@@ -224,7 +227,10 @@ class OrgClient:
 
         Costs one describe per object (cached), one job, its status polls and one call
         per results page: about ``bounds.BULK_PAGE_BYTES`` of CSV (and at most
-        ``page_records`` rows). A Failed/Aborted job raises ``bulk.BulkJobFailed``.
+        ``page_records`` rows). The first page is sized by ``row_bytes`` (a row's CSV
+        width from a sample, ``bulk.csv_row_bytes``), else by the width this client's
+        last Bulk read of the object had. A Failed/Aborted job raises
+        ``bulk.BulkJobFailed``.
         """
         if page_records is not None and page_records < 1:
             raise ValueError(f"page_records must be at least 1; got {page_records}")
@@ -235,19 +241,28 @@ class OrgClient:
             types=self.field_types(sobject),
             include_deleted=include_deleted,
             page_records=page_records,
+            row_bytes=row_bytes or self._row_bytes.get(sobject.lower()),
             poll_seconds=poll_seconds,
             timeout_seconds=timeout_seconds,
         )
 
-        def counted(size: int) -> None:
+        def counted(size: int, rows: int) -> None:
             self._bulk_bytes[sobject] += size
+            if rows:
+                self._row_bytes[sobject.lower()] = size / rows
 
-        yield from bulk.run(self._call, query, on_bytes=counted)
+        yield from bulk.run(self._call, query, on_page=counted)
 
     @property
     def bulk_read_bytes(self) -> Mapping[str, int]:
         """CSV bytes read through Bulk queries, by object (for the call bound's pages)."""
         return MappingProxyType(dict(self._bulk_bytes))
+
+    @property
+    def bulk_upload_bytes(self) -> Mapping[tuple[str, str], int]:
+        """CSV bytes uploaded to Bulk ingest jobs, by (object, operation): the call bound's
+        job count (an upload holds at most ``bounds.INGEST_UPLOAD_BYTES``)."""
+        return MappingProxyType(dict(self._upload_bytes))
 
     def field_types(self, sobject: str) -> dict[str, str]:
         """Lower-case field name -> describe type; one describe per object per client."""
@@ -336,7 +351,11 @@ class OrgClient:
         options: ingest.IngestOptions = ingest.IngestOptions(),  # noqa: B008  # frozen
     ) -> list[RecordResult]:
         """Write through Bulk API 2.0 ingest jobs; one result per record (see ingest.py)."""
-        return ingest.run(self._call, job, records, options)
+
+        def counted(size: int) -> None:
+            self._upload_bytes[(job.sobject, job.operation)] += size
+
+        return ingest.run(self._call, job, records, options, on_upload=counted)
 
     def _results(self, body: Any, start: int, expected: int, operation: str) -> list[RecordResult]:
         """One result per record, in order; any other answer is said plainly."""
@@ -365,7 +384,7 @@ class OrgClient:
         return self._call("composite", partial(endpoints.composite, payload=payload))
 
     def query_batch(
-        self, queries: Mapping[str, tuple[str, bool]]
+        self, queries: Mapping[str, tuple[str, bool]], *, describe: Iterable[str] = ()
     ) -> dict[str, tuple[int, Generator[list[dict[str, Any]], None, None]]]:
         """Run up to 25 queries in ONE composite call: name -> (soql, include_deleted).
 
@@ -375,9 +394,11 @@ class OrgClient:
         inside the answer is judged like a failed top-level call: a transient one
         (SERVER_UNAVAILABLE, UNABLE_TO_LOCK_ROW, QUERY_TIMEOUT, 5xx) retries the whole
         composite, an expired session re-authenticates, the rest is a classified error.
+
+        The objects in ``describe`` not described yet ride along as describe
+        subrequests (they count against the 25, not against the 5 queries), so a Bulk
+        read of them later needs no describe call of its own.
         """
-        if not 0 < len(queries) <= COMPOSITE_SIZE:
-            raise ValueError(f"query_batch takes 1 to 25 queries; got {len(queries)}")
         version = str(self._connected().sf_version)
         subrequests = [
             {
@@ -387,9 +408,31 @@ class OrgClient:
             }
             for index, (soql, deleted) in enumerate(queries.values())
         ]
+        wanted = [
+            identifier(name, "object")
+            for name in dict.fromkeys(describe)
+            if name.lower() not in self._field_types
+        ]
+        subrequests += [
+            {
+                "method": "GET",
+                "url": endpoints.describe_url(version, name),
+                "referenceId": endpoints.describe_reference(index),
+            }
+            for index, name in enumerate(wanted)
+        ]
+        if not queries or len(subrequests) > COMPOSITE_SIZE:
+            raise ValueError(
+                f"query_batch takes 1 to {COMPOSITE_SIZE} queries and describes together; "
+                f"got {len(queries)} queries and {len(wanted)} describes"
+            )
         payload = {"allOrNone": False, "compositeRequest": subrequests}
-        fetch = partial(endpoints.query_bodies, payload=payload, names=list(queries))
-        bodies = self._call("composite", fetch)
+        fetch = partial(
+            endpoints.query_bodies, payload=payload, names=list(queries), described=wanted
+        )
+        bodies, described = self._call("composite", fetch)
+        for name, body in described.items():
+            self._field_types[name.lower()] = bulk.field_types(body)
         return {
             name: (body["totalSize"], self._pages_from(body, {})) for name, body in bodies.items()
         }

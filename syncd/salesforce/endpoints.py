@@ -26,10 +26,14 @@ def composite(sf: Salesforce, *, payload: dict[str, Any]) -> list[dict[str, Any]
 
 
 def query_bodies(
-    sf: Salesforce, *, payload: dict[str, Any], names: list[str]
-) -> dict[str, dict[str, Any]]:
-    """Each query's result from one composite call; a failed one raises what it would
-    have raised as a call of its own (so the retry policy and the classifier apply)."""
+    sf: Salesforce, *, payload: dict[str, Any], names: list[str], described: Sequence[str] = ()
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Each query's result from one composite call, and the describes that rode along.
+
+    A failed query raises what it would have raised as a call of its own (so the retry
+    policy and the classifier apply); a failed describe is only left out: the object is
+    described by a call of its own if it is ever needed.
+    """
     answers = {a.get("referenceId"): a for a in composite(sf, payload=payload)}
     bodies: dict[str, dict[str, Any]] = {}
     for index, name in enumerate(names):
@@ -40,7 +44,13 @@ def query_bodies(
         if failure is not None:
             raise failure
         bodies[name] = page(answer.get("body"))
-    return bodies
+    describes: dict[str, dict[str, Any]] = {}
+    for index, sobject in enumerate(described):
+        answer = answers.get(describe_reference(index)) or {}
+        body = answer.get("body")
+        if answer.get("httpStatusCode") == 200 and isinstance(body, dict) and "fields" in body:
+            describes[sobject] = body
+    return bodies, describes
 
 
 def query_url(version: str, soql: str, *, deleted: bool) -> str:
@@ -51,6 +61,14 @@ def query_url(version: str, soql: str, *, deleted: bool) -> str:
 
 def reference(index: int) -> str:
     return f"q{index}"
+
+
+def describe_url(version: str, sobject: str) -> str:
+    return f"/services/data/v{version}/sobjects/{sobject}/describe"
+
+
+def describe_reference(index: int) -> str:
+    return f"d{index}"
 
 
 def restful(sf: Salesforce, *, path: str, method: str = "GET", **kwargs: Any) -> Any:

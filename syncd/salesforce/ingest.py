@@ -28,13 +28,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from http import HTTPStatus
 from typing import Any, Literal, TypeVar
 
 import structlog
 import tenacity
 from simple_salesforce import Salesforce
 from simple_salesforce.bulk2 import Operation, _Bulk2Client
-from simple_salesforce.exceptions import SalesforceOperationError
+from simple_salesforce.util import call_salesforce
 
 from syncd.errors import FatalSyncError, RetriableError, SyncdError
 from syncd.salesforce import ingest_csv, ingest_results
@@ -125,14 +126,16 @@ def run(
     records: Sequence[Mapping[str, Any]],
     options: IngestOptions = IngestOptions(),  # frozen, so sharing it is safe
     sleep: Callable[[float], None] = time.sleep,
+    on_upload: Callable[[int], None] = lambda size: None,
 ) -> list[RecordResult]:
-    """Write ``records`` through as many jobs as their CSV needs; one result per record."""
+    """Write ``records`` through as many jobs as their CSV needs; one result per record.
+    ``on_upload`` is told each job's CSV size (what the call bound's job count is from)."""
     check_records(job, records)
     header = ingest_csv.columns(records, job.key)
-    submitted = [
-        _submit(call, job, chunk)
-        for chunk in ingest_csv.chunks(records, header, options.max_upload_bytes)
-    ]
+    submitted = []
+    for chunk in ingest_csv.chunks(records, header, options.max_upload_bytes):
+        on_upload(len(chunk.data))
+        submitted.append(_submit(call, job, chunk))
     results: list[RecordResult | None] = [None] * len(records)
     for sub in submitted:
         info = _wait(call, job, sub, options, sleep)
@@ -161,7 +164,7 @@ def _submit(call: Caller[Any], job: WriteJob, chunk: ingest_csv.Chunk) -> _Submi
     job_id = str(info.get("id") or "") if isinstance(info, Mapping) else ""
     if not job_id or info.get("state") != "Open":
         raise FatalSyncError(f"Salesforce's new Bulk ingest job on {job.sobject} is not Open")
-    call(f"bulk upload {job_id}", lambda sf: _upload(client(sf), job_id, chunk.text))
+    call(f"bulk upload {job_id}", lambda sf: _upload(client(sf), job_id, chunk.data))
     call(f"bulk close {job_id}", lambda sf: client(sf).close_job(job_id))
     log.info(
         "salesforce.bulk_ingest.submitted",
@@ -173,11 +176,37 @@ def _submit(call: Caller[Any], job: WriteJob, chunk: ingest_csv.Chunk) -> _Submi
     return _Submitted(job_id, chunk.start, chunk.end)
 
 
-def _upload(client: _Bulk2Client, job_id: str, text: str) -> None:
-    try:
-        client.upload_job_data(job_id, text)
-    except SalesforceOperationError as exc:  # bulk2's own checks raise outside SalesforceError
-        raise FatalSyncError(f"Bulk ingest job {job_id}: the upload failed: {exc}") from exc
+def _upload(client: _Bulk2Client, job_id: str, data: bytes) -> None:
+    """PUT the CSV as the bytes it already is: the library's ``upload_job_data`` takes
+    text and encodes it twice (its size check, then the body), three copies of 100 MB."""
+    response = call_salesforce(
+        url=f"{client.bulk2_url}ingest/{job_id}/batches",
+        method="PUT",
+        session=client.session,
+        headers={
+            **client.headers,
+            "Content-Type": client.CSV_CONTENT_TYPE,
+            "Accept": client.JSON_CONTENT_TYPE,
+        },
+        data=data,
+    )
+    if response.status_code != HTTPStatus.CREATED:
+        raise FatalSyncError(
+            f"Bulk ingest job {job_id}: the upload failed: answered {response.status_code}, not "
+            f"201 Created: {response.text[:300]}"
+        )
+
+
+def _results_file(client: _Bulk2Client, job_id: str, kind: str) -> bytes:
+    """A results file as the bytes Salesforce sent (parsed as they are decoded): the
+    library's ``get_ingest_results`` returns it as one str."""
+    response = call_salesforce(
+        url=f"{client.bulk2_url}ingest/{job_id}/{kind}",
+        method="GET",
+        session=client.session,
+        headers={**client.headers, "Accept": client.CSV_CONTENT_TYPE},
+    )
+    return response.content
 
 
 def _wait(
@@ -274,12 +303,12 @@ def _result_rows(
     """A results file's rows, parsed one at a time: a million-record job's results are
     never held parsed at once (only the file's text is)."""
     client = partial(_client, sobject=job.sobject)
-    text = call(
-        f"bulk results {sub.job_id}", lambda sf: client(sf).get_ingest_results(sub.job_id, kind)
+    data = call(
+        f"bulk results {sub.job_id}", lambda sf: _results_file(client(sf), sub.job_id, kind)
     )
     try:
-        yield from ingest_csv.result_rows(str(text or ""), header, f"job {sub.job_id} {kind}")
-    except ValueError as exc:
+        yield from ingest_csv.result_rows(data or b"", header, f"job {sub.job_id} {kind}")
+    except ValueError as exc:  # UnicodeDecodeError included
         raise FatalSyncError(f"Salesforce's Bulk ingest results do not parse: {exc}") from exc
 
 

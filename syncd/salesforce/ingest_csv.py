@@ -22,7 +22,6 @@ upsert, the whole row for insert (identical rows are interchangeable).
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from syncd.salesforce.csv_lines import csv_lines
 from syncd.salesforce.results import RecordFailure
 
 NULL = "#N/A"
@@ -93,11 +93,16 @@ def row(record: Mapping[str, Any], header: Sequence[str], index: int) -> list[st
 
 @dataclass(frozen=True)
 class Chunk:
-    """The records ``start`` to ``end`` (exclusive) as one upload: header line + rows."""
+    """The records ``start`` to ``end`` (exclusive) as one upload: header line + rows,
+    UTF-8 encoded (sent as they are: a 100 MB upload is held once, not as text too)."""
 
     start: int
     end: int
-    text: str
+    data: bytes
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8")
 
 
 class _LastLine:
@@ -117,21 +122,20 @@ def chunks(
     sink = _LastLine()
     writer = csv.writer(sink, lineterminator="\n")
     writer.writerow(header)
-    head = sink.line
-    head_size = len(head.encode())
-    size, start, lines = head_size, 0, [head]
+    head = sink.line.encode()
+    size, start, lines = len(head), 0, [head]
     for index, record in enumerate(records):
         writer.writerow(row(record, header, index))
-        length = len(sink.line.encode())
-        if head_size + length > max_bytes:
+        line = sink.line.encode()
+        if len(head) + len(line) > max_bytes:
             raise ValueError(f"record #{index} alone is larger than an upload ({max_bytes} bytes)")
-        if size + length > max_bytes:
-            yield Chunk(start, index, "".join(lines))
-            size, start, lines = head_size, index, [head]
-        lines.append(sink.line)
-        size += length
+        if size + len(line) > max_bytes:
+            yield Chunk(start, index, b"".join(lines))
+            size, start, lines = len(head), index, [head]
+        lines.append(line)
+        size += len(line)
     if len(lines) > 1:
-        yield Chunk(start, len(records), "".join(lines))
+        yield Chunk(start, len(records), b"".join(lines))
 
 
 def key_columns(operation: str, header: Sequence[str], external_id: str | None) -> list[str]:
@@ -163,9 +167,9 @@ class ResultRow:
     cells: list[str]
 
 
-def result_rows(text: str, header: Sequence[str], what: str) -> Iterator[ResultRow]:
+def result_rows(data: str | bytes, header: Sequence[str], what: str) -> Iterator[ResultRow]:
     """Parse a results file; its uploaded columns must be ours (an empty body has none)."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(csv_lines(data))
     names = next(reader, None)
     if not names:
         return

@@ -9,7 +9,7 @@ way of reading gets past those.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,12 +26,13 @@ Pages = Generator[Page, None, None]
 
 
 def change_pages(
-    client: OrgClient, queries: Mapping[str, tuple[str, bool]]
+    client: OrgClient, queries: Mapping[str, tuple[str, bool]], describe: Iterable[str] = ()
 ) -> tuple[dict[str, tuple[int, Pages]], datetime | None]:
     """The change queries in one composite call, or one query per object if it fails;
-    with the org's clock when the (first) query was answered, for the watermarks."""
+    with the org's clock when the (first) query was answered, for the watermarks.
+    ``describe``: objects whose describe rides along in the composite (none if it fails)."""
     try:
-        pages = client.query_batch(queries)
+        pages = client.query_batch(queries, describe=describe)
         return pages, client.server_time
     except SyncdError as exc:
         if stops_cycle(exc):

@@ -27,6 +27,7 @@ import structlog
 
 from syncd.engine.domain import Snapshot
 from syncd.salesforce import OrgClient, pull_soql
+from syncd.salesforce.bulk import csv_row_bytes
 from syncd.salesforce.soql import identifier, soql_format
 from syncd.sync.children import Children, Rows, mirror_rows, read_rows
 from syncd.sync.fallback import Pages, bulk_or_rest, change_pages, lazy
@@ -62,6 +63,7 @@ class ReadOptions:
     """How to read: which objects go through Bulk API 2.0, and the incremental overlap."""
 
     bulk_objects: frozenset[str] = frozenset()  # known to be big (the last cycle said so)
+    small_objects: frozenset[str] = frozenset()  # known to be small: never described
     # Objects of unknown size switch to Bulk when the first REST page says they are bigger.
     bulk_threshold: int | None = None
     bulk_page_records: int | None = None  # None: a page holds what its bytes allow
@@ -197,7 +199,17 @@ def _first_pages(
     }
     if tasks is not None:
         queries[mapping.task.sobject] = (task_soql(mapping, tasks, options.overlap), False)
-    return change_pages(client, queries) if queries else ({}, None)
+    if not queries:
+        return {}, None
+    return change_pages(client, queries, describe=_may_go_bulk(fields, options))
+
+
+def _may_go_bulk(objects: Iterable[str], options: ReadOptions) -> list[str]:
+    """The objects a full read may read through Bulk: their describes (which type the CSV
+    cells) ride along with the first pages instead of costing a call each later."""
+    if options.bulk_threshold is None:
+        return []
+    return [name for name in objects if name not in options.small_objects]
 
 
 def task_soql(mapping: FieldMapping, tasks: TaskRead, overlap: timedelta) -> str:
@@ -237,8 +249,26 @@ def _pages(
         if threshold is None or total <= threshold:
             return rest
     log.info("pull.bulk", sobject=sobject)
-    bulk = client.bulk_query_pages(soql, page_records=options.bulk_page_records)
+    sample: Page = []
+    if rest is not None:
+        sample, rest = sampled(rest)
+    bulk = client.bulk_query_pages(
+        soql, page_records=options.bulk_page_records, row_bytes=csv_row_bytes(sample)
+    )
     return bulk_or_rest(sobject, bulk, rest or lazy(lambda: client.open_query(soql)[1]))
+
+
+def sampled(pages: Pages) -> tuple[Page, Pages]:
+    """The first page of a REST read (its rows size a Bulk read's first results page),
+    and the read, that page still first."""
+    first = next(pages, [])
+
+    def again() -> Pages:
+        if first:
+            yield first
+        yield from pages
+
+    return first, again()
 
 
 # -- changes since the watermarks ------------------------------------------------------
@@ -308,12 +338,14 @@ def read_changes(
             # A burst of changes (the echo of a first cycle, a mass update) is a full
             # load in all but name: Bulk API reads it in far fewer calls.
             log.info("pull.changes_bulk", sobject=name, records=total)
+            sample, rest = sampled(first)
             bulk = client.bulk_query_pages(
                 queries[name][0],
                 include_deleted=queries[name][1],
                 page_records=options.bulk_page_records,
+                row_bytes=csv_row_bytes(sample),
             )
-            answer = bulk_or_rest(name, bulk, first)
+            answer = bulk_or_rest(name, bulk, rest)
         count = 0
         for page in answer:
             count += len(page)

@@ -138,7 +138,7 @@ class Reading:
         """Read the whole org; stage it for the mirror (a dry run leaves the store alone)."""
         if not run.dry_run:
             self.store.clear_mirror_stage()
-        options = self._read_options(bulk=self._bulk_objects())
+        options = self._read_options(*self._sized_objects())
         sink = None if run.dry_run else self.store.stage_mirror
         pulled = read_org(
             self.client, self.mapping, self.progress, options=options, sink=sink, tasks=run.tasks
@@ -255,24 +255,28 @@ class Reading:
             return "a new day (registrations expire, enforcement dates pass)"
         return None
 
-    def _read_options(self, bulk: frozenset[str] = frozenset()) -> ReadOptions:
+    def _read_options(
+        self, bulk: frozenset[str] = frozenset(), small: frozenset[str] = frozenset()
+    ) -> ReadOptions:
         return ReadOptions(
             bulk_objects=bulk,
+            small_objects=small,
             bulk_threshold=self.options.bulk_threshold,
             overlap=self.options.overlap,
         )
 
-    def _bulk_objects(self) -> frozenset[str]:
-        """Objects whose full read goes through Bulk API 2.0 (bigger than the threshold).
+    def _sized_objects(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Objects the last cycle counted above the bulk threshold (their full read goes
+        through Bulk API 2.0), and those it counted at or below it (REST, no describe).
 
-        Sized by the mirror (the last cycle's count); an object of unknown size starts
-        over REST and switches when the first page's totalSize says it is big.
+        Sized by the mirror; an object of unknown size starts over REST and switches
+        when the first page's totalSize says it is big.
         """
         threshold = self.options.bulk_threshold
         known = self.store.mirror_counts()
-        return frozenset(
-            name for name in watched_objects(self.mapping) if known.get(name, 0) > threshold
-        )
+        sized = {n: known[n] for n in watched_objects(self.mapping) if n in known}
+        big = frozenset(n for n, count in sized.items() if count > threshold)
+        return big, frozenset(sized) - big
 
 
 def _load(state: OrgState, kind: str, ids: Iterable[str]) -> None:

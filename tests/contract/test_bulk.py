@@ -12,7 +12,15 @@ from responses import matchers
 
 from syncd.errors import FatalSyncError, RetriableError
 from syncd.salesforce import OrgClient
-from syncd.salesforce.bulk import BulkJobFailed, BulkQuery, parse_page, run, sobject_of, typed
+from syncd.salesforce.bulk import (
+    BulkJobFailed,
+    BulkQuery,
+    csv_row_bytes,
+    parse_page,
+    run,
+    sobject_of,
+    typed,
+)
 from tests.contract.fakeorg import DATA, calls_to, sf_error
 
 JOBS = f"{DATA}/jobs/query"
@@ -261,10 +269,29 @@ def test_a_page_asks_for_the_rows_its_byte_budget_holds() -> None:
         following, text, count = answers[locator]
         return {"locator": following, "number_of_records": count, "records": text}
 
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
     query = BulkQuery(SOQL, "Account", {}, page_bytes=640, poll_seconds=0)
-    rows = [r["Id"] for page in run(call, query, on_bytes=seen.append) for r in page]
+    rows = [r["Id"] for page in run(call, query, on_page=lambda *p: seen.append(p)) for r in page]
     assert len(rows) == 25 == len(set(rows))
     # before any page a row counts as ASSUMED_ROW_BYTES (640); then as the first page's
     assert asked == [("", 1), ("Mg", int(640 / (len(page1) / 10)))]
-    assert seen == [len(page1), len(page2)]
+    assert seen == [(len(page1), 10), (len(page2), 15)]
+    # a sample of the rows (REST records of the same query) sizes the first page instead
+    asked.clear()
+    sample = [{"Id": f"001{i:012d}AAA"} for i in range(3)]
+    width = csv_row_bytes(sample)
+    assert width == 18 + 3  # quoted and separated, as Salesforce writes the CSV
+    hinted = BulkQuery(SOQL, "Account", {}, page_bytes=640, row_bytes=width, poll_seconds=0)
+    assert sum(len(page) for page in run(call, hinted)) == 25
+    assert asked[0] == ("", int(640 / width))
+
+
+def test_a_page_of_bytes_is_decoded_line_by_line_quoted_newlines_and_all() -> None:
+    data = '"Id","Name"\r\n"001A","Café\nSüd\x00"\r\n"001B",""\r\n'.encode()
+    assert parse_page(data, {}) == [
+        {"Id": "001A", "Name": "Café\nSüd"},
+        {"Id": "001B", "Name": None},
+    ]
+    assert parse_page(data, {}) == parse_page(data.decode(), {})
+    with pytest.raises(FatalSyncError, match=rf"job {JOB_ID}: a results page is not UTF-8"):
+        parse_page(b'"Id"\n"\xff"\n', {}, JOB_ID)

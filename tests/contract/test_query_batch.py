@@ -78,3 +78,49 @@ def test_a_failed_subquery_names_the_object_and_the_error(
 def test_query_batch_refuses_more_than_composite_takes(client: OrgClient) -> None:
     with pytest.raises(ValueError, match="1 to 25"):
         client.query_batch({f"O{n}": ("SELECT Id FROM Account", False) for n in range(26)})
+
+
+def _describe(*fields: tuple[str, str]) -> dict[str, object]:
+    return {"name": "Opportunity", "fields": [{"name": n, "type": t} for n, t in fields]}
+
+
+def test_describes_ride_along_and_a_failed_one_is_described_later(
+    client: OrgClient, org: responses.RequestsMock
+) -> None:
+    org.post(
+        f"{DATA}/composite",
+        json={
+            "compositeResponse": [
+                {"referenceId": "q0", "httpStatusCode": 200, "body": page([])},
+                {
+                    "referenceId": "d0",
+                    "httpStatusCode": 200,
+                    "body": _describe(("Amount", "currency"), ("IsWon", "boolean")),
+                },
+                {
+                    "referenceId": "d1",
+                    "httpStatusCode": 500,
+                    "body": [{"errorCode": "UNKNOWN_EXCEPTION", "message": "try later"}],
+                },
+            ]
+        },
+    )
+    org.get(f"{DATA}/sobjects/Account/describe", json=_describe(("Name", "string")))
+    client.query_batch(
+        {"Opportunity": ("SELECT Id FROM Opportunity", False)},
+        describe=["Opportunity", "Account"],
+    )
+    sent = json.loads(calls_to(org, "/composite")[0].request.body)["compositeRequest"]
+    assert [(s["referenceId"], s["url"]) for s in sent[1:]] == [
+        ("d0", "/services/data/v62.0/sobjects/Opportunity/describe"),
+        ("d1", "/services/data/v62.0/sobjects/Account/describe"),
+    ]
+    assert client.field_types("Opportunity") == {"amount": "currency", "iswon": "boolean"}
+    assert client.calls == {"composite": 1}  # described in the composite: no call of its own
+    assert client.field_types("Account") == {"name": "string"}  # the failed one: a call
+    assert client.calls == {"composite": 1, "describe": 1}
+    client.query_batch(
+        {"Opportunity": ("SELECT Id FROM Opportunity", False)}, describe=["Opportunity", "Account"]
+    )
+    again = json.loads(calls_to(org, "/composite")[1].request.body)["compositeRequest"]
+    assert len(again) == 1  # both described now: nothing rides along
