@@ -260,7 +260,10 @@ def syncd_cycles(
             )
             del report  # as the daemon does: a report does not outlive its cycle
             by_kind = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+            uploads = _delta(dict(runtime.client.bulk_upload_bytes), uploads_before)
+            sizes = ", ".join(f"{o} {op} {b / 1e6:.1f} MB" for (o, op), b in uploads.items())
             print(f"{run}: done in {wall:.1f} s; calls: {by_kind}", file=sys.stderr)
+            print(f"{run}: Bulk ingest CSV: {sizes or 'none'}", file=sys.stderr)
         return rows, runtime.mapping, runtime.policy
     finally:
         runtime.close()

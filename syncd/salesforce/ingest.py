@@ -136,6 +136,7 @@ def run(
     for chunk in ingest_csv.chunks(records, header, options.max_upload_bytes):
         on_upload(len(chunk.data))
         submitted.append(_submit(call, job, chunk))
+        del chunk  # 100 MB: not held while the next one is built
     results: list[RecordResult | None] = [None] * len(records)
     for sub in submitted:
         info = _wait(call, job, sub, options, sleep)

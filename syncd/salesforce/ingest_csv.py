@@ -130,8 +130,10 @@ def chunks(
         if len(head) + len(line) > max_bytes:
             raise ValueError(f"record #{index} alone is larger than an upload ({max_bytes} bytes)")
         if size + len(line) > max_bytes:
-            yield Chunk(start, index, b"".join(lines))
-            size, start, lines = len(head), index, [head]
+            chunk = Chunk(start, index, b"".join(lines))
+            size, start, lines = len(head), index, [head]  # the lines go before the upload
+            yield chunk
+            del chunk  # and the upload before the next is built (the caller drops it too)
         lines.append(line)
         size += len(line)
     if len(lines) > 1:

@@ -91,14 +91,18 @@ class Written:
     def attempted(self) -> int:
         return len(self.landed) + len(self.failed_refs)
 
-    def only(self, refs: Set[str]) -> Written:
-        """The results of the records named ``refs`` (one write's share of a joint one)."""
-        return Written(
-            landed={ref: r for ref, r in self.landed.items() if ref in refs},
+    def take(self, refs: Set[str]) -> Written:
+        """Move the results of the records named ``refs`` out into a Written of their own:
+        a small share (the Tasks) leaves a million flags' results where they are, uncopied."""
+        taken = Written(
+            landed={ref: self.landed.pop(ref) for ref in refs if ref in self.landed},
             failures=[f for f in self.failures if f.record_id in refs],
             failed_refs=self.failed_refs & refs,
             interrupted=self.interrupted,
         )
+        self.failures = [f for f in self.failures if f.record_id not in refs]
+        self.failed_refs -= refs
+        return taken
 
 
 @dataclass(frozen=True)

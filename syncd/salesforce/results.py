@@ -16,7 +16,7 @@ class RecordFailure:
     fields: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RecordResult:
     """The outcome of one record of an sObject Collections call, in request order."""
 

@@ -255,18 +255,16 @@ class Cycle:
         ]
         tasks = task_jobs(decided.enforcement, self.mapping)
         total = plan.total + sum(len(job.records) for job in tasks)
-        written = self._writer(total).write([*records, *tasks])
-        ids = {w.record_id for w in writes}
-        landed = written.only(ids)
+        landed = self._writer(total).write([*records, *tasks])
+        # Task refs are ledger keys, never record Ids: what is left are the flags' results
+        tasks_written = landed.take({r for job in tasks for r in job.refs})
         pushed = Pushed(
             written=len(landed.landed),
             failures=list(landed.failures),
             landed=[w for w in writes if w.record_id in landed.landed],
-            interrupted=written.interrupted,
+            interrupted=landed.interrupted,
         )
-        pushed.tasks = task_outcome(
-            decided.enforcement, written.only({r for job in tasks for r in job.refs}), now
-        )
+        pushed.tasks = task_outcome(decided.enforcement, tasks_written, now)
         pushed.failures.extend(pushed.tasks.failures)
         log.info("enforcement.done", opened=pushed.tasks.opened, closed=pushed.tasks.closed)
         if self.notifier is not None and decided.outbox is not None and not pushed.interrupted:

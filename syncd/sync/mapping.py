@@ -678,8 +678,19 @@ def task_closing_values(task_id: str, note: str, description: str, mapping: Fiel
 
 def written_values(record: Mapping[str, Any], fields: Iterable[str]) -> FieldValues:
     """The values a record holds now in the fields syncd writes (for the diff)."""
-    names = _names(tuple(fields))
-    return FieldValues(names, tuple(record.get(name) for name in names[0]))
+    fields = tuple(fields)
+    names = _names(fields)
+    values = tuple(record.get(name) for name in names[0])
+    if all(v is None or v is False for v in values):  # never written (a first cycle): shared
+        return _blank(fields, values)
+    return FieldValues(names, values)
+
+
+@functools.lru_cache(maxsize=64)
+def _blank(fields: tuple[str, ...], values: tuple[bool | None, ...]) -> FieldValues:
+    """One instance for every record whose syncd fields are all empty (FieldValues is
+    read-only): a first full cycle of a million records holds one, not a million."""
+    return FieldValues(_names(fields), values)
 
 
 class FieldValues(Mapping[str, Any]):

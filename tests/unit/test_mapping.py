@@ -15,7 +15,14 @@ from syncd.engine.inputs import field_names
 from syncd.engine.policy import load_policy
 from syncd.errors import ConfigError
 from syncd.sfid import to_18
-from syncd.sync.mapping import load_mapping, source_keys, to_account, to_opportunity, to_user
+from syncd.sync.mapping import (
+    load_mapping,
+    source_keys,
+    to_account,
+    to_opportunity,
+    to_user,
+    written_values,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "config" / "rules.yaml"
@@ -127,7 +134,7 @@ def test_mapping_file_that_is_not_yaml(tmp_path: Path) -> None:
 
 
 def test_written_values_are_a_compact_mapping_that_updates_by_copy() -> None:
-    from syncd.sync.mapping import FieldValues, written_values
+    from syncd.sync.mapping import FieldValues
 
     fields = ["RoE_Status__c", "RoE_Reason__c"]
     values = written_values({"RoE_Status__c": "Violation", "Other": 1}, fields)
@@ -289,3 +296,17 @@ def test_explain_names_every_field_a_computed_fact_comes_from(tmp_path: Path) ->
         "Opportunity.LastModifiedById"
     )
     assert salesforce_fields("rules: regions.countries", mapping) == "rules: regions.countries"
+
+
+def test_records_never_written_share_one_values_object() -> None:
+    fields = ["RoE_Owner_Type__c", "RoE_Violation__c"]
+    a = written_values({"Id": "006A", "RoE_Violation__c": False}, fields)
+    b = written_values({"Id": "006B", "RoE_Owner_Type__c": None, "RoE_Violation__c": False}, fields)
+    assert a is b and dict(a) == {"RoE_Owner_Type__c": None, "RoE_Violation__c": False}
+    c = written_values({"RoE_Owner_Type__c": "Partner", "RoE_Violation__c": False}, fields)
+    assert c is not a and c["RoE_Owner_Type__c"] == "Partner"
+    assert dict(a.updated({"RoE_Violation__c": True})) == {
+        "RoE_Owner_Type__c": None,
+        "RoE_Violation__c": True,
+    }
+    assert a["RoE_Violation__c"] is False  # the shared one is never changed
