@@ -7,8 +7,9 @@ check and, base64-encoded, under Salesforce's 150 MB a job) is one job: create
 are non-empty (``ingest_results``). Every job is submitted before the first is waited
 for, so Salesforce works on all of them at once.
 
-**Calls**, with J jobs (J = ⌈CSV bytes / 100 MB⌉: 1 up to ~1,000,000 Opportunity
-updates of syncd's ~95 bytes a row): ``Σ_j (3 + P_j + R_j)``: create, upload and close,
+**Calls**, with J jobs (J = ⌈CSV bytes / 100 MB⌉: the 900,000 Opportunity updates of a
+first cycle at 1,000,000 deals are 140 MB, ~155 bytes a row with their reasons, so 2):
+``Σ_j (3 + P_j + R_j)``: create, upload and close,
 P_j ≥ 1 status polls (the first at once, then after ``poll_seconds``, growing by
 ``poll_growth`` up to ``max_poll_seconds``) and R_j ∈ {1, 2, 3} results files. At
 least 5 calls a job; a job with some refused records costs 6 (and 1 more per extra poll).
