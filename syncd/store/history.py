@@ -9,7 +9,7 @@ The reading side (``history_of``, ``mirror_lookup``) never calls the org.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -18,25 +18,17 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.engine import Connection
 
 from syncd.engine.history import HistoryEvent, Kind
+from syncd.store.batches import batches, chunks
 from syncd.store.tables import history, mirror, mirror_written
 
 if TYPE_CHECKING:  # the store imports this module to save a cycle's events
     from syncd.store.store import Store
 
-BATCH = 5000  # rows per executemany / IN list, as the store's other statements
-
 
 def save_history(conn: Connection, events: Iterable[HistoryEvent]) -> int:
     """Insert the events, BATCH rows a statement; the number inserted."""
-    batch: list[dict[str, Any]] = []
     count = 0
-    for event in events:
-        batch.append(_row(event))
-        if len(batch) >= BATCH:
-            conn.execute(history.insert(), batch)
-            count += len(batch)
-            batch = []
-    if batch:
+    for batch in batches(map(_row, events)):
         conn.execute(history.insert(), batch)
         count += len(batch)
     return count
@@ -91,19 +83,14 @@ def current_lookup(store: Store, sobject: str, ids: Iterable[str]) -> dict[str, 
 def _lookup(store: Store, table: Any, sobject: str, ids: Iterable[str]) -> dict[str, dict]:
     found: dict[str, dict[str, Any]] = {}
     with store.begin() as conn:
-        for chunk in _chunks(sorted(set(ids))):
+        for chunk in chunks(sorted(set(ids))):
             found.update(_rows(conn, table, sobject, chunk))
     return found
 
 
-def _rows(conn: Connection, table: Any, sobject: str, ids: list[str]) -> dict[str, dict]:
+def _rows(conn: Connection, table: Any, sobject: str, ids: Sequence[str]) -> dict[str, dict]:
     query = select(table.c.id, table.c.data).where(table.c.sobject == sobject, table.c.id.in_(ids))
     return {rid: json.loads(data) for rid, data in conn.execute(query)}
-
-
-def _chunks(ids: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(ids), BATCH):
-        yield ids[start : start + BATCH]
 
 
 # -- rows <-> events ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ not loaded the org — as the links were at the last commit.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -16,26 +16,22 @@ from sqlalchemy.engine import Connection
 
 from syncd.engine.inputs import Hop
 from syncd.engine.links import NAMES, link_name
+from syncd.store.batches import batches, chunks
 from syncd.store.commit import LinkChange
 from syncd.store.tables import mirror_links
-
-BATCH = 5000  # rows per executemany / IN list, as the store's other statements
 
 
 def save_links(conn: Connection, change: LinkChange) -> None:
     if change.complete:
         conn.execute(delete(mirror_links))
     else:
-        for chunk in _chunks(sorted(set(change.sources))):
+        for chunk in chunks(sorted(set(change.sources))):
             where = mirror_links.c.link.in_(NAMES), mirror_links.c.source.in_(chunk)  # by key
             conn.execute(delete(mirror_links).where(*where))
-    batch: list[dict[str, Any]] = []
-    for link, source, target in change.rows:
-        batch.append({"link": link, "source": source, "target": target})
-        if len(batch) >= BATCH:
-            conn.execute(insert(mirror_links), batch)
-            batch = []
-    if batch:
+    rows = (
+        {"link": link, "source": source, "target": target} for link, source, target in change.rows
+    )
+    for batch in batches(rows):
         conn.execute(insert(mirror_links), batch)
 
 
@@ -61,12 +57,7 @@ class StoreLinks:
             return found
         name = link_name(hop)
         with self.store.begin() as conn:
-            for chunk in _chunks(sorted(set(values))):
+            for chunk in chunks(sorted(set(values))):
                 query = select(wanted).where(mirror_links.c.link == name, by.in_(chunk))
                 found.update(value for (value,) in conn.execute(query))
         return found
-
-
-def _chunks(ids: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(ids), BATCH):
-        yield ids[start : start + BATCH]

@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from syncd.engine.enforcement import VIOLATION, LedgerEntry, LedgerNeeds
 from syncd.errors import ConfigError
 from syncd.notify import outbox
+from syncd.store.batches import batches, chunks
 from syncd.store.commit import CycleCommit, MirrorChange, RunFinish
 from syncd.store.history import save_history
 from syncd.store.links import clear_links, save_links
@@ -52,7 +53,6 @@ from syncd.store.tables import (
     watermarks,
 )
 
-BATCH = 5000  # rows per executemany / IN list
 STATE_ROW = 1
 
 # Called inside the commit transaction before anything is written; raising aborts the
@@ -242,9 +242,8 @@ class Store:
                 return [_entry(row._mapping) for row in conn.execute(query)]
             wanted = sorted(set(keys))
             found: list[LedgerEntry] = []
-            for start in range(0, len(wanted), BATCH):
-                chunk = query.where(ledger.c.key.in_(wanted[start : start + BATCH]))
-                found.extend(_entry(row._mapping) for row in conn.execute(chunk))
+            for chunk in chunks(wanted):
+                found.extend(map(_entry, _mappings(conn, query.where(ledger.c.key.in_(chunk)))))
             return found
 
     def ledger_about(self, needs: LedgerNeeds, keys: Iterable[str]) -> list[LedgerEntry]:
@@ -254,10 +253,10 @@ class Store:
         found: dict[str, LedgerEntry] = {}
         with self.begin() as conn:
             for column, values in ((c.opportunity_id, needs.deals), (c.key, keys)):
-                for chunk in _chunks(sorted(set(values))):
+                for chunk in chunks(sorted(set(values))):
                     query = select(ledger).where(column.in_(chunk))
                     found.update((e.key, e) for e in map(_entry, _mappings(conn, query)))
-            for chunk in _chunks(sorted(needs.reps)):
+            for chunk in chunks(sorted(needs.reps)):
                 found.update((e.key, e) for e in _top_notices(conn, chunk, needs))
         return sorted(found.values(), key=lambda e: (e.first_seen, e.key))
 
@@ -448,9 +447,7 @@ def _write_state(conn: Connection, state: CycleState, at: datetime) -> None:
 def _save_ledger(conn: Connection, entries: Sequence[LedgerEntry]) -> None:
     """Insert or replace entries by key: set-based, a delete and an insert per batch."""
     rows = {e.key: _row(e) for e in entries}  # the last word on a key wins
-    keys = list(rows)
-    for start in range(0, len(keys), BATCH):
-        chunk = keys[start : start + BATCH]
+    for chunk in chunks(list(rows)):
         conn.execute(delete(ledger).where(ledger.c.key.in_(chunk)))
         conn.execute(insert(ledger), [rows[k] for k in chunk])
 
@@ -487,13 +484,7 @@ def _save_written(
 ) -> None:
     """Replace the overlay rows of the records syncd wrote, BATCH at a time: the values
     are made as they are saved (a first full cycle writes a million), never held at once."""
-    batch: list[tuple[str, Mapping[str, Any]]] = []
-    for pair in pairs:
-        batch.append(pair)
-        if len(batch) >= BATCH:
-            _replace_written(conn, sobject, batch)
-            batch = []
-    if batch:
+    for batch in batches(pairs):
         _replace_written(conn, sobject, batch)
 
 
@@ -519,23 +510,19 @@ def _copy_stage(conn: Connection, where: Any) -> None:
 def _insert_rows(
     conn: Connection, table: Table, sobject: str, records: Iterable[Mapping[str, Any]]
 ) -> None:
-    batch: list[dict[str, Any]] = []
-    for record in records:
-        batch.append({"sobject": sobject, "id": record["Id"], "data": json.dumps(record)})
-        if len(batch) >= BATCH:
-            conn.execute(insert(table), batch)
-            batch = []
-    if batch:
+    rows = ({"sobject": sobject, "id": r["Id"], "data": json.dumps(r)} for r in records)
+    for batch in batches(rows):
         conn.execute(insert(table), batch)
 
 
 def _delete_ids(conn: Connection, table: Table, sobject: str, ids: list[str]) -> None:
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
+    for chunk in chunks(ids):
         conn.execute(delete(table).where(table.c.sobject == sobject, table.c.id.in_(chunk)))
 
 
-def _top_notices(conn: Connection, reps: list[str], needs: LedgerNeeds) -> Iterator[LedgerEntry]:
+def _top_notices(
+    conn: Connection, reps: Sequence[str], needs: LedgerNeeds
+) -> Iterator[LedgerEntry]:
     """Per rep, one notice of the highest level delivered in the window (all the
     escalation ladder reads of a rep's other deals; see ``LedgerNeeds``)."""
     c = ledger.c
@@ -548,11 +535,6 @@ def _top_notices(conn: Connection, reps: list[str], needs: LedgerNeeds) -> Itera
     )
     top = select(notices.c.key).where(notices.c.rank == 1)
     return map(_entry, _mappings(conn, select(ledger).where(c.key.in_(top))))
-
-
-def _chunks(ids: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(ids), BATCH):
-        yield ids[start : start + BATCH]
 
 
 def _mappings(conn: Connection, query: Any) -> Iterator[Any]:

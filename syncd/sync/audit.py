@@ -26,7 +26,8 @@ from syncd.engine.history import (
     record_events,
 )
 from syncd.engine.ledger_history import ledger_events
-from syncd.store.history import BATCH, mirror_lookup, written_lookup
+from syncd.store.batches import BATCH
+from syncd.store.history import mirror_lookup, written_lookup
 from syncd.store.store import Store
 from syncd.sync.mapping import FieldMapping, to_opportunity
 from syncd.sync.orgstate import OrgState
