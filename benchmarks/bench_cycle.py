@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/bench_cycle.py --opportunities 1000000 --skip-loop
 
 The sandbox org runs in a child process (so the peak RSS measured is syncd's alone; on
-Linux each cycle's own peak: the high-water mark is reset before it, ``cycle_peak``),
+Linux each cycle's own peak: the high-water mark is reset before it, ``reset_peak_rss``),
 serving a synthetic org over HTTPS on 127.0.0.1 with a fixed delay per call, a stand-in
 for the round trip to a real org. syncd then runs, in one process as the daemon would:
 
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # Imported after the path tweak (E402), so the script runs from a checkout.
-from bench_engine import peak_rss_mb  # noqa: E402 - the sibling script (same directory)
+from bench_engine import own_peak_rss_mb, reset_peak_rss  # noqa: E402 - a sibling script
 
 from syncd.engine.domain import Snapshot  # noqa: E402
 from syncd.engine.enforcement import EnforcementRules, TaskSpec, reconcile  # noqa: E402
@@ -203,25 +203,6 @@ def critical_path(calls: dict[str, int], concurrency: int) -> int:
     return reads + max(longest, ceil_div(writes, concurrency))
 
 
-def reset_peak() -> bool:
-    """Reset this process's peak RSS (Linux: VmHWM, by writing 5 to clear_refs), so the
-    next reading is one cycle's own peak; False where that cannot be done."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def cycle_peak(reset: bool) -> float:
-    """Peak RSS in MB since ``reset_peak`` (VmHWM), or of the whole process if it failed."""
-    if reset:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return peak_rss_mb()
-
-
 def _delta(after: dict[K, int], before: dict[K, int]) -> dict[K, int]:
     return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
@@ -253,13 +234,14 @@ def syncd_cycles(
             org.ask("reset")
             bytes_before = dict(runtime.client.bulk_read_bytes)
             uploads_before = dict(runtime.client.bulk_upload_bytes)
-            reset = reset_peak()
+            reset_peak_rss()
             start, cpu = time.perf_counter(), time.process_time()
             report = cycle.run()
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu
             if not report.ok:
                 raise SystemExit(f"{run}: cycle ended {report.outcome}: {report.error}")
             kinds = org.ask("kinds")
+            uploads = _delta(dict(runtime.client.bulk_upload_bytes), uploads_before)
             rows.append(
                 Row(
                     run,
@@ -271,17 +253,16 @@ def syncd_cycles(
                         report,
                         runtime.mapping,
                         _delta(dict(runtime.client.bulk_read_bytes), bytes_before),
-                        _delta(dict(runtime.client.bulk_upload_bytes), uploads_before),
+                        uploads,
                     ),
                     wall,
-                    cycle_peak(reset),
+                    own_peak_rss_mb(),
                     critical_path(kinds, options.write_concurrency),
                     cpu,
                 )
             )
             del report  # as the daemon does: a report does not outlive its cycle
             by_kind = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
-            uploads = _delta(dict(runtime.client.bulk_upload_bytes), uploads_before)
             sizes = ", ".join(f"{o} {op} {b / 1e6:.1f} MB" for (o, op), b in uploads.items())
             print(f"{run}: done in {wall:.1f} s; calls: {by_kind}", file=sys.stderr)
             print(f"{run}: Bulk ingest CSV: {sizes or 'none'}", file=sys.stderr)

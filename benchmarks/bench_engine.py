@@ -11,6 +11,7 @@ and prints opportunities per second, peak RSS and the README table line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
 import random
 import resource
@@ -118,6 +119,25 @@ def _opportunity(
 def peak_rss_mb() -> float:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024  # bytes vs KiB
+
+
+def own_peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program or since ``reset_peak_rss``:
+    VmHWM, reset by exec. (A spawned child's ru_maxrss also counts the parent's pages it
+    had before exec.)"""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:  # not Linux: the best there is
+        return peak_rss_mb()
+    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    return kib / 1024
+
+
+def reset_peak_rss() -> None:
+    """Start ``own_peak_rss_mb`` over from the RSS now (Linux: 5 written to clear_refs), so
+    it reads one cycle's own peak; where that cannot be done it keeps counting."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 # Imported after the path tweak (E402), so the script runs from a checkout.
 from bench_cycle import RemoteOrg  # noqa: E402 - the sibling script (same directory)
-from bench_engine import peak_rss_mb  # noqa: E402 - the sibling script (same directory)
+from bench_engine import own_peak_rss_mb  # noqa: E402 - the sibling script (same directory)
 from bench_simulate import NOW, prepare  # noqa: E402 - the sibling script (same directory)
 
 from syncd.errors import RetriableError  # noqa: E402
@@ -185,17 +185,6 @@ def _fresh_child(settings: dict[str, Any], state_dir: Path, pipe: Connection) ->
             "rss_mb": own_peak_rss_mb(),
         }
     )
-
-
-def own_peak_rss_mb() -> float:
-    """This process's peak RSS since it started its program: VmHWM, reset by exec. (A
-    spawned child's ru_maxrss also counts the parent's pages it had before exec.)"""
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:  # not Linux: the best there is
-        return peak_rss_mb()
-    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
-    return kib / 1024
 
 
 def fresh(org: RemoteOrg, state_dir: Path, run: str) -> Row:

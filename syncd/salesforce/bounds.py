@@ -90,11 +90,12 @@ def cycle_bound(
     """The true bound of one cycle: its reads, and each set of writes (records of one
     object written one way) through its cheapest API; ``upload_bytes``: the CSV each set
     took when written through Bulk ingest (its job count), in the order of ``writes``."""
-    sizes = list(upload_bytes)
-    sizes += [0] * (len(writes := list(writes)) - len(sizes))
-    return read_bound(read, csv_bytes) + sum(
-        lowest_bound(n, ingest_jobs(size)) for n, size in zip(writes, sizes, strict=True)
-    )
+    counts, sizes = list(writes), list(upload_bytes)
+    if len(sizes) > len(counts):
+        raise ValueError(f"{len(sizes)} upload sizes for {len(counts)} sets of writes")
+    sizes += [0] * (len(counts) - len(sizes))  # not written through Bulk ingest: one job
+    jobs = (ingest_jobs(size) for size in sizes)
+    return read_bound(read, csv_bytes) + sum(map(lowest_bound, counts, jobs))
 
 
 __all__ = [

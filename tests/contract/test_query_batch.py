@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -16,21 +17,23 @@ from tests.contract.fakeorg import DATA, INSTANCE, calls_to, page
 MORE = "/services/data/v62.0/queryAll/01gD0000002HU6KIAW-2000"
 
 
+def _sub(ref: str, status: int, body: object) -> dict[str, object]:
+    """One subrequest's answer inside a composite response."""
+    return {"referenceId": ref, "httpStatusCode": status, "body": body}
+
+
+def _answered(org: responses.RequestsMock, *subs: dict[str, object], **kwargs: Any) -> None:
+    """The org answers the next composite call with these subrequest answers."""
+    org.post(f"{DATA}/composite", json={"compositeResponse": list(subs)}, **kwargs)
+
+
 def test_one_composite_call_carries_every_query_and_more_pages_follow(
     client: OrgClient, org: responses.RequestsMock
 ) -> None:
-    org.post(
-        f"{DATA}/composite",
-        json={
-            "compositeResponse": [
-                {"referenceId": "q0", "httpStatusCode": 200, "body": page([])},
-                {
-                    "referenceId": "q1",
-                    "httpStatusCode": 200,
-                    "body": page([{"Id": "006A", "IsDeleted": False}], next_url=MORE),
-                },
-            ]
-        },
+    _answered(
+        org,
+        _sub("q0", 200, page([])),
+        _sub("q1", 200, page([{"Id": "006A", "IsDeleted": False}], next_url=MORE)),
         headers={"Date": "Tue, 01 Dec 2026 09:00:07 GMT"},
     )
     org.get(f"{INSTANCE}{MORE}", json=page([{"Id": "006B", "IsDeleted": True}]))
@@ -58,17 +61,8 @@ def test_one_composite_call_carries_every_query_and_more_pages_follow(
 def test_a_failed_subquery_names_the_object_and_the_error(
     client: OrgClient, org: responses.RequestsMock
 ) -> None:
-    org.post(
-        f"{DATA}/composite",
-        json={
-            "compositeResponse": [
-                {
-                    "referenceId": "q0",
-                    "httpStatusCode": 400,
-                    "body": [{"errorCode": "INVALID_FIELD", "message": "No such column 'X__c'"}],
-                }
-            ]
-        },
+    _answered(
+        org, _sub("q0", 400, [{"errorCode": "INVALID_FIELD", "message": "No such column 'X__c'"}])
     )
     with pytest.raises(FatalSyncError, match=r"change query for Account: INVALID_FIELD: No such"):
         client.query_batch({"Account": ("SELECT X__c FROM Account", True)})
@@ -87,29 +81,21 @@ def _describe(*fields: tuple[str, str]) -> dict[str, object]:
 def test_describes_ride_along_and_a_failed_one_is_described_later(
     client: OrgClient, org: responses.RequestsMock
 ) -> None:
-    org.post(
-        f"{DATA}/composite",
-        json={
-            "compositeResponse": [
-                {"referenceId": "q0", "httpStatusCode": 200, "body": page([])},
-                {
-                    "referenceId": "d0",
-                    "httpStatusCode": 200,
-                    "body": _describe(("Amount", "currency"), ("IsWon", "boolean")),
-                },
-                {
-                    "referenceId": "d1",
-                    "httpStatusCode": 500,
-                    "body": [{"errorCode": "UNKNOWN_EXCEPTION", "message": "try later"}],
-                },
-            ]
-        },
+    _answered(
+        org,
+        _sub("q0", 200, page([])),
+        _sub("d0", 200, _describe(("Amount", "currency"), ("IsWon", "boolean"))),
+        _sub("d1", 500, [{"errorCode": "UNKNOWN_EXCEPTION", "message": "try later"}]),
     )
     org.get(f"{DATA}/sobjects/Account/describe", json=_describe(("Name", "string")))
-    client.query_batch(
-        {"Opportunity": ("SELECT Id FROM Opportunity", False)},
-        describe=["Opportunity", "Account"],
-    )
+
+    def ask() -> None:
+        client.query_batch(
+            {"Opportunity": ("SELECT Id FROM Opportunity", False)},
+            describe=["Opportunity", "Account"],
+        )
+
+    ask()
     sent = json.loads(calls_to(org, "/composite")[0].request.body)["compositeRequest"]
     assert [(s["referenceId"], s["url"]) for s in sent[1:]] == [
         ("d0", "/services/data/v62.0/sobjects/Opportunity/describe"),
@@ -119,8 +105,6 @@ def test_describes_ride_along_and_a_failed_one_is_described_later(
     assert client.calls == {"composite": 1}  # described in the composite: no call of its own
     assert client.field_types("Account") == {"name": "string"}  # the failed one: a call
     assert client.calls == {"composite": 1, "describe": 1}
-    client.query_batch(
-        {"Opportunity": ("SELECT Id FROM Opportunity", False)}, describe=["Opportunity", "Account"]
-    )
+    ask()
     again = json.loads(calls_to(org, "/composite")[1].request.body)["compositeRequest"]
     assert len(again) == 1  # both described now: nothing rides along

@@ -102,6 +102,17 @@ def nothing(org: SandboxOrg) -> None:
     return None
 
 
+def _both(
+    cert_dir: Path, tmp_path: Path, *, before: Edit, last: Edit, when: datetime
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The compared cycle run by the daemon, then by a fresh process, each on its own org."""
+    daemon, fresh = (
+        _last_cycle(cert_dir, tmp_path / name, fresh=is_fresh, before=before, last=last, when=when)
+        for name, is_fresh in (("daemon", False), ("fresh", True))
+    )
+    return daemon, fresh
+
+
 def _last_cycle(
     cert_dir: Path, state: Path, *, fresh: bool, before: Edit, last: Edit, when: datetime
 ) -> dict[str, Any]:
@@ -150,12 +161,7 @@ def _reasons(outcome: dict[str, Any]) -> str:
 def test_a_fresh_process_decides_100_changes_exactly_as_the_daemon(
     cert_dir: Path, tmp_path: Path
 ) -> None:
-    runs = [
-        _last_cycle(cert_dir, tmp_path / name, fresh=fresh, before=nothing, last=hundred_edits,
-                    when=NOW)
-        for name, fresh in (("daemon", False), ("fresh", True))
-    ]  # fmt: skip
-    daemon, fresh = runs
+    daemon, fresh = _both(cert_dir, tmp_path, before=nothing, last=hundred_edits, when=NOW)
     assert fresh == daemon
     assert daemon["mode"] == "incremental" and daemon["tasks"]
     assert "DEAL_REG_CONFLICT" in _reasons(daemon)
@@ -166,12 +172,7 @@ def test_a_registration_expiring_overnight_is_found_by_a_fresh_process(
     cert_dir: Path, tmp_path: Path
 ) -> None:
     tomorrow = NOW + timedelta(days=1)
-    runs = [
-        _last_cycle(cert_dir, tmp_path / name, fresh=fresh, before=expiring, last=nothing,
-                    when=tomorrow)
-        for name, fresh in (("daemon", False), ("fresh", True))
-    ]  # fmt: skip
-    daemon, fresh = runs
+    daemon, fresh = _both(cert_dir, tmp_path, before=expiring, last=nothing, when=tomorrow)
     assert fresh == daemon
     assert "expired" in _reasons(daemon)
 
